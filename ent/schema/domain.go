@@ -1,0 +1,100 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+)
+
+// Domain is a hosted mail domain. Its name is unique across the server:
+// one organization owns mail for an FQDN.
+type Domain struct {
+	ent.Schema
+}
+
+// Mixin of Domain.
+func (Domain) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("dom"), TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of Domain.
+func (Domain) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").
+			NotEmpty().
+			MaxLen(253).
+			Immutable().
+			Comment("The fully qualified domain name, lower case, without a trailing dot.").
+			Annotations(entgql.OrderField("NAME")),
+		field.String("dkim_selector").
+			Default("default").
+			MaxLen(63).
+			Comment("Selector of the active DKIM key: <selector>._domainkey.<name>."),
+		field.Bool("verified").
+			Default(false).
+			Comment("Set once the domain's DNS records were checked."),
+		field.String("tls_cert_file").
+			Optional().
+			Comment("PEM certificate chain served by SNI for this domain."),
+		field.String("tls_key_file").
+			Optional().
+			Comment("PEM private key for tls_cert_file."),
+		field.Int("send_limit_per_hour").
+			NonNegative().
+			Default(0).
+			Comment("Most outbound recipients an hour from this domain; 0 means no limit."),
+		field.Int("receive_limit_per_minute").
+			NonNegative().
+			Default(0).
+			Comment("Most inbound messages a minute to this domain; 0 means no limit."),
+		field.Enum("dmarc_reject_action").
+			Values("junk", "reject").
+			Default("junk").
+			Comment("What inbound mail failing DMARC under p=reject gets."),
+		field.Bool("track_opens").
+			Default(false),
+		field.Bool("track_clicks").
+			Default(false),
+		field.String("tracking_host").
+			Optional().
+			Comment("Host name used in open and click tracking links."),
+	}
+}
+
+// Edges of Domain.
+func (Domain) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("accounts", Account.Type).
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput|entgql.SkipMutationUpdateInput),
+			),
+		edge.To("aliases", MailAlias.Type).
+			Annotations(entgql.Skip(
+				entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput,
+			)),
+		edge.To("dkim_keys", DKIMKey.Type).
+			Annotations(entgql.Skip()),
+	}
+}
+
+// Indexes of Domain.
+func (Domain) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("name").Unique()}
+}
+
+// Annotations of Domain.
+func (Domain) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entsql.Table("domains"),
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}

@@ -1,0 +1,168 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+)
+
+// OutboundMessage is a message accepted for delivery to remote recipients,
+// through the API or SMTP submission. Its bytes are a Blob; its delivery
+// state is kept per recipient.
+type OutboundMessage struct {
+	ent.Schema
+}
+
+// Mixin of OutboundMessage.
+func (OutboundMessage) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("out"), TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of OutboundMessage.
+func (OutboundMessage) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("domain_id").GoType(pulid.ID("")).Immutable(),
+		field.String("account_id").GoType(pulid.ID("")).Optional().Immutable().
+			Comment("The sending account, when an account sent it."),
+		field.String("blob_id").GoType(pulid.ID("")).Immutable(),
+		field.String("mail_from").Immutable().
+			Comment("Envelope sender (RFC 5321 MAIL FROM); empty for a bounce."),
+		field.String("message_id_header").Default(""),
+		field.String("subject").Default(""),
+		field.String("idempotency_key").Optional().Immutable(),
+		field.String("request_hash").Optional().Immutable().
+			Comment("Hash of the API request, to refuse a reused idempotency key."),
+		field.Bool("track_opens").Default(false),
+		field.Bool("track_clicks").Default(false),
+		field.Enum("source").Values("api", "submission", "bounce").Immutable(),
+	}
+}
+
+// Edges of OutboundMessage.
+func (OutboundMessage) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("domain", Domain.Type).Field("domain_id").
+			Unique().Required().Immutable(),
+		edge.To("blob", Blob.Type).Field("blob_id").
+			Unique().Required().Immutable(),
+		edge.To("recipients", OutboundRecipient.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of OutboundMessage.
+func (OutboundMessage) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("organization_id", "idempotency_key").Unique(),
+		index.Fields("blob_id"),
+	}
+}
+
+// Annotations of OutboundMessage.
+func (OutboundMessage) Annotations() []schema.Annotation {
+	return []schema.Annotation{entsql.Table("outbound_messages"), entgql.Skip()}
+}
+
+// OutboundRecipient is one recipient of an outbound message and its
+// delivery state. Recipients of one message that share a domain form one
+// delivery unit: the queue leases them together and sends them over one
+// connection.
+type OutboundRecipient struct {
+	ent.Schema
+}
+
+// Mixin of OutboundRecipient.
+func (OutboundRecipient) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("rcp"), TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of OutboundRecipient.
+func (OutboundRecipient) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("outbound_message_id").GoType(pulid.ID("")).Immutable(),
+		field.String("address").NotEmpty().Immutable(),
+		field.String("domain").NotEmpty().Immutable().
+			Comment("The recipient's domain, lower case: the delivery unit key."),
+		field.Enum("status").
+			Values("queued", "deferred", "delivered", "bounced", "failed", "cancelled").
+			Default("queued"),
+		field.Int("attempts").NonNegative().Default(0),
+		field.Time("next_attempt_at").Optional().Nillable(),
+		field.String("last_error").Default(""),
+		field.String("remote_mx").Default(""),
+		field.Bool("tls").Default(false),
+		field.String("lease_owner").Default("").
+			Comment("Worker that holds the delivery unit; empty when free."),
+		field.Time("lease_until").Optional().Nillable(),
+	}
+}
+
+// Edges of OutboundRecipient.
+func (OutboundRecipient) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("message", OutboundMessage.Type).
+			Ref("recipients").
+			Field("outbound_message_id").
+			Unique().Required().Immutable(),
+		edge.To("attempts_log", DeliveryAttempt.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of OutboundRecipient.
+func (OutboundRecipient) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("status", "next_attempt_at"),
+		index.Fields("outbound_message_id", "domain"),
+	}
+}
+
+// Annotations of OutboundRecipient.
+func (OutboundRecipient) Annotations() []schema.Annotation {
+	return []schema.Annotation{entsql.Table("outbound_recipients"), entgql.Skip()}
+}
+
+// DeliveryAttempt records one try to deliver to a recipient.
+type DeliveryAttempt struct {
+	ent.Schema
+}
+
+// Mixin of DeliveryAttempt.
+func (DeliveryAttempt) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("att"), TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of DeliveryAttempt.
+func (DeliveryAttempt) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("recipient_id").GoType(pulid.ID("")).Immutable(),
+		field.Enum("result").Values("delivered", "deferred", "bounced", "failed").Immutable(),
+		field.Int("smtp_code").Optional().Immutable(),
+		field.String("enhanced_code").Default("").Immutable(),
+		field.String("response").Default("").Immutable(),
+		field.String("remote_mx").Default("").Immutable(),
+		field.Bool("tls").Default(false).Immutable(),
+		field.Int64("duration_ms").NonNegative().Default(0).Immutable(),
+	}
+}
+
+// Edges of DeliveryAttempt.
+func (DeliveryAttempt) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("recipient", OutboundRecipient.Type).
+			Ref("attempts_log").
+			Field("recipient_id").
+			Unique().Required().Immutable(),
+	}
+}
+
+// Annotations of DeliveryAttempt.
+func (DeliveryAttempt) Annotations() []schema.Annotation {
+	return []schema.Annotation{entsql.Table("delivery_attempts"), entgql.Skip()}
+}

@@ -1,0 +1,87 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent/migrate"
+)
+
+// SchemaVersion is the version of the schema this binary writes. Bump it
+// with every change to ent/schema, so that a database records which
+// binary last migrated it and an older binary refuses a newer database.
+const SchemaVersion = 1
+
+// versionTable records each migration; its last row is the current version.
+const versionTable = `CREATE TABLE IF NOT EXISTS lightr_schema_version (
+	version INTEGER NOT NULL,
+	applied_at TEXT NOT NULL
+)`
+
+// migrate brings the schema to SchemaVersion. Ent's migration only adds
+// tables, columns and indexes here (dropping is off), so an upgrade keeps
+// every row; before upgrading an existing file it keeps a copy next to it.
+func (d *DB) migrate(ctx context.Context) error {
+	w := d.Driver.Writer()
+	if _, err := w.ExecContext(ctx, versionTable); err != nil {
+		return fmt.Errorf("db: version table: %w", err)
+	}
+	var current int
+	row := w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM lightr_schema_version")
+	if err := row.Scan(&current); err != nil {
+		return fmt.Errorf("db: read schema version: %w", err)
+	}
+	if current > SchemaVersion {
+		return fmt.Errorf("db: %s has schema version %d, newer than this binary's %d: "+
+			"run a newer lightr", d.path, current, SchemaVersion)
+	}
+	if current > 0 && current < SchemaVersion {
+		if err := d.backup(ctx, current); err != nil {
+			return err
+		}
+	}
+
+	err := d.Client.Schema.Create(ctx,
+		migrate.WithDropColumn(false),
+		migrate.WithDropIndex(false),
+		migrate.WithForeignKeys(true),
+	)
+	if err != nil {
+		return fmt.Errorf("db: migrate schema: %w", err)
+	}
+	if current == SchemaVersion {
+		return nil
+	}
+	_, err = w.ExecContext(ctx,
+		"INSERT INTO lightr_schema_version (version, applied_at) VALUES (?, ?)",
+		SchemaVersion, time.Now().UTC().Format(time.RFC3339))
+	if err != nil {
+		return fmt.Errorf("db: record schema version: %w", err)
+	}
+	d.log.Info("database schema migrated", "from", current, "to", SchemaVersion, "path", d.path)
+	return nil
+}
+
+// backup copies the database before an upgrade, so that a failed or
+// regretted migration can be undone by hand.
+func (d *DB) backup(ctx context.Context, from int) error {
+	dst := fmt.Sprintf("%s.v%d.bak", d.path, from)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if _, err := d.Driver.Writer().ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("db: back up before migration: %w", err)
+	}
+	d.log.Info("database backed up before migration", "path", dst)
+	return nil
+}
+
+// Version returns the schema version recorded in the database.
+func (d *DB) Version(ctx context.Context) (int, error) {
+	var v int
+	row := d.Driver.Reader().QueryRowContext(ctx,
+		"SELECT COALESCE(MAX(version), 0) FROM lightr_schema_version")
+	return v, row.Scan(&v)
+}
