@@ -31,9 +31,9 @@ type Domain struct {
 	DkimSelector string `json:"dkim_selector,omitempty"`
 	// Set once the domain's DNS records were checked.
 	Verified bool `json:"verified,omitempty"`
-	// PEM certificate chain served by SNI for this domain.
+	// PEM certificate chain served by SNI for this domain; set by the operator.
 	TLSCertFile string `json:"tls_cert_file,omitempty"`
-	// PEM private key for tls_cert_file.
+	// PEM private key for tls_cert_file; set by the operator.
 	TLSKeyFile string `json:"tls_key_file,omitempty"`
 	// Most outbound recipients an hour from this domain; 0 means no limit.
 	SendLimitPerHour int `json:"send_limit_per_hour,omitempty"`

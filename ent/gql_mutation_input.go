@@ -11,8 +11,6 @@ import (
 
 // CreateAPIKeyInput represents a mutation input for creating apikeys.
 type CreateAPIKeyInput struct {
-	CreatedAt *time.Time
-	UpdatedAt *time.Time
 	Name      string
 	Scopes    []string
 	ExpiresAt *time.Time
@@ -20,12 +18,6 @@ type CreateAPIKeyInput struct {
 
 // Mutate applies the CreateAPIKeyInput on the APIKeyMutation builder.
 func (i *CreateAPIKeyInput) Mutate(m *APIKeyMutation) {
-	if v := i.CreatedAt; v != nil {
-		m.SetCreatedAt(*v)
-	}
-	if v := i.UpdatedAt; v != nil {
-		m.SetUpdatedAt(*v)
-	}
 	m.SetName(i.Name)
 	if v := i.Scopes; v != nil {
 		m.SetScopes(v)
@@ -87,8 +79,6 @@ func (c *APIKeyUpdateOne) SetInput(i UpdateAPIKeyInput) *APIKeyUpdateOne {
 
 // CreateAccountInput represents a mutation input for creating accounts.
 type CreateAccountInput struct {
-	CreatedAt        *time.Time
-	UpdatedAt        *time.Time
 	LocalPart        string
 	DisplayName      *string
 	QuotaBytes       *int64
@@ -99,12 +89,6 @@ type CreateAccountInput struct {
 
 // Mutate applies the CreateAccountInput on the AccountMutation builder.
 func (i *CreateAccountInput) Mutate(m *AccountMutation) {
-	if v := i.CreatedAt; v != nil {
-		m.SetCreatedAt(*v)
-	}
-	if v := i.UpdatedAt; v != nil {
-		m.SetUpdatedAt(*v)
-	}
 	m.SetLocalPart(i.LocalPart)
 	if v := i.DisplayName; v != nil {
 		m.SetDisplayName(*v)
@@ -169,13 +153,8 @@ func (c *AccountUpdateOne) SetInput(i UpdateAccountInput) *AccountUpdateOne {
 
 // CreateDomainInput represents a mutation input for creating domains.
 type CreateDomainInput struct {
-	CreatedAt             *time.Time
-	UpdatedAt             *time.Time
 	Name                  string
 	DkimSelector          *string
-	Verified              *bool
-	TLSCertFile           *string
-	TLSKeyFile            *string
 	SendLimitPerHour      *int
 	ReceiveLimitPerMinute *int
 	DmarcRejectAction     *domain.DmarcRejectAction
@@ -186,24 +165,9 @@ type CreateDomainInput struct {
 
 // Mutate applies the CreateDomainInput on the DomainMutation builder.
 func (i *CreateDomainInput) Mutate(m *DomainMutation) {
-	if v := i.CreatedAt; v != nil {
-		m.SetCreatedAt(*v)
-	}
-	if v := i.UpdatedAt; v != nil {
-		m.SetUpdatedAt(*v)
-	}
 	m.SetName(i.Name)
 	if v := i.DkimSelector; v != nil {
 		m.SetDkimSelector(*v)
-	}
-	if v := i.Verified; v != nil {
-		m.SetVerified(*v)
-	}
-	if v := i.TLSCertFile; v != nil {
-		m.SetTLSCertFile(*v)
-	}
-	if v := i.TLSKeyFile; v != nil {
-		m.SetTLSKeyFile(*v)
 	}
 	if v := i.SendLimitPerHour; v != nil {
 		m.SetSendLimitPerHour(*v)
@@ -234,11 +198,6 @@ func (c *DomainCreate) SetInput(i CreateDomainInput) *DomainCreate {
 // UpdateDomainInput represents a mutation input for updating domains.
 type UpdateDomainInput struct {
 	DkimSelector          *string
-	Verified              *bool
-	ClearTLSCertFile      bool
-	TLSCertFile           *string
-	ClearTLSKeyFile       bool
-	TLSKeyFile            *string
 	SendLimitPerHour      *int
 	ReceiveLimitPerMinute *int
 	DmarcRejectAction     *domain.DmarcRejectAction
@@ -252,21 +211,6 @@ type UpdateDomainInput struct {
 func (i *UpdateDomainInput) Mutate(m *DomainMutation) {
 	if v := i.DkimSelector; v != nil {
 		m.SetDkimSelector(*v)
-	}
-	if v := i.Verified; v != nil {
-		m.SetVerified(*v)
-	}
-	if i.ClearTLSCertFile {
-		m.ClearTLSCertFile()
-	}
-	if v := i.TLSCertFile; v != nil {
-		m.SetTLSCertFile(*v)
-	}
-	if i.ClearTLSKeyFile {
-		m.ClearTLSKeyFile()
-	}
-	if v := i.TLSKeyFile; v != nil {
-		m.SetTLSKeyFile(*v)
 	}
 	if v := i.SendLimitPerHour; v != nil {
 		m.SetSendLimitPerHour(*v)
@@ -305,8 +249,6 @@ func (c *DomainUpdateOne) SetInput(i UpdateDomainInput) *DomainUpdateOne {
 
 // CreateAliasInput represents a mutation input for creating aliasslice.
 type CreateAliasInput struct {
-	CreatedAt    *time.Time
-	UpdatedAt    *time.Time
 	LocalPart    string
 	Destinations []string
 	DomainID     pulid.ID
@@ -314,12 +256,6 @@ type CreateAliasInput struct {
 
 // Mutate applies the CreateAliasInput on the MailAliasMutation builder.
 func (i *CreateAliasInput) Mutate(m *MailAliasMutation) {
-	if v := i.CreatedAt; v != nil {
-		m.SetCreatedAt(*v)
-	}
-	if v := i.UpdatedAt; v != nil {
-		m.SetUpdatedAt(*v)
-	}
 	m.SetLocalPart(i.LocalPart)
 	if v := i.Destinations; v != nil {
 		m.SetDestinations(v)
@@ -363,8 +299,6 @@ func (c *MailAliasUpdateOne) SetInput(i UpdateAliasInput) *MailAliasUpdateOne {
 
 // CreateOrganizationInput represents a mutation input for creating organizations.
 type CreateOrganizationInput struct {
-	CreatedAt       *time.Time
-	UpdatedAt       *time.Time
 	Name            string
 	MaxDomains      *int
 	MaxAccounts     *int
@@ -374,12 +308,6 @@ type CreateOrganizationInput struct {
 
 // Mutate applies the CreateOrganizationInput on the OrganizationMutation builder.
 func (i *CreateOrganizationInput) Mutate(m *OrganizationMutation) {
-	if v := i.CreatedAt; v != nil {
-		m.SetCreatedAt(*v)
-	}
-	if v := i.UpdatedAt; v != nil {
-		m.SetUpdatedAt(*v)
-	}
 	m.SetName(i.Name)
 	if v := i.MaxDomains; v != nil {
 		m.SetMaxDomains(*v)

@@ -146,3 +146,21 @@ func idString(v ent.Value) string {
 	}
 	return ""
 }
+
+// TenantKeyCreate refuses API keys that a tenant creates without its
+// organization or as server-wide admin keys; only the admin mints those.
+func TenantKeyCreate() privacy.MutationRule {
+	return privacy.OnMutationOperation(
+		privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+			if viewer.FromContext(ctx).Admin() {
+				return privacy.Skip
+			}
+			if admin, ok := m.Field("admin"); ok && admin == true {
+				return privacy.Denyf("rule: only the admin creates admin keys")
+			}
+			if _, ok := m.Field(OrgColumn); !ok {
+				return privacy.Denyf("rule: an API key needs an organization")
+			}
+			return privacy.Skip
+		}), ent.OpCreate)
+}

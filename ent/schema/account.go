@@ -46,7 +46,7 @@ func (Account) Fields() []ent.Field {
 			Comment("The full address, lower case; set from local_part and the domain.").
 			Annotations(
 				entgql.OrderField("EMAIL"),
-				entgql.Skip(entgql.SkipMutationCreateInput|entgql.SkipMutationUpdateInput),
+				serverSet,
 			),
 		field.String("password_hash").
 			Sensitive().
@@ -64,9 +64,7 @@ func (Account) Fields() []ent.Field {
 			NonNegative().
 			Default(0).
 			Comment("Bytes of stored mail, kept up to date by delivery and expunge.").
-			Annotations(entgql.Skip(
-				entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput,
-			)),
+			Annotations(serverSet),
 		field.Int("send_limit_per_hour").
 			NonNegative().
 			Default(0).
@@ -89,7 +87,7 @@ func (Account) Edges() []ent.Edge {
 		edge.To("mailboxes", Mailbox.Type).
 			Annotations(
 				entsql.OnDelete(entsql.Cascade),
-				entgql.Skip(entgql.SkipMutationCreateInput|entgql.SkipMutationUpdateInput),
+				serverSet,
 			),
 	}
 }

@@ -41,7 +41,7 @@ func (MailAlias) Fields() []ent.Field {
 			Comment("The full alias address, lower case; set from local_part and the domain.").
 			Annotations(
 				entgql.OrderField("EMAIL"),
-				entgql.Skip(entgql.SkipMutationCreateInput|entgql.SkipMutationUpdateInput),
+				serverSet,
 			),
 		field.Strings("destinations").
 			Comment("Addresses the alias delivers to."),

@@ -38,13 +38,16 @@ func (Domain) Fields() []ent.Field {
 			Comment("Selector of the active DKIM key: <selector>._domainkey.<name>."),
 		field.Bool("verified").
 			Default(false).
-			Comment("Set once the domain's DNS records were checked."),
+			Comment("Set once the domain's DNS records were checked.").
+			Annotations(serverSet),
 		field.String("tls_cert_file").
 			Optional().
-			Comment("PEM certificate chain served by SNI for this domain."),
+			Comment("PEM certificate chain served by SNI for this domain; set by the operator.").
+			Annotations(serverSet),
 		field.String("tls_key_file").
 			Optional().
-			Comment("PEM private key for tls_cert_file."),
+			Comment("PEM private key for tls_cert_file; set by the operator.").
+			Annotations(serverSet),
 		field.Int("send_limit_per_hour").
 			NonNegative().
 			Default(0).
@@ -73,12 +76,10 @@ func (Domain) Edges() []ent.Edge {
 		edge.To("accounts", Account.Type).
 			Annotations(
 				entgql.RelayConnection(),
-				entgql.Skip(entgql.SkipMutationCreateInput|entgql.SkipMutationUpdateInput),
+				serverSet,
 			),
 		edge.To("aliases", MailAlias.Type).
-			Annotations(entgql.Skip(
-				entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput,
-			)),
+			Annotations(serverSet),
 		edge.To("dkim_keys", DKIMKey.Type).
 			Annotations(entgql.Skip()),
 	}

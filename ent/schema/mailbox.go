@@ -46,20 +46,14 @@ func (Mailbox) Fields() []ent.Field {
 			Comment("RFC 6154 special-use attribute."),
 		field.Uint32("uid_validity").
 			Immutable().
-			Annotations(entgql.Skip(
-				entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput,
-			)),
+			Annotations(serverSet),
 		field.Uint32("uid_next").
 			Default(1).
-			Annotations(entgql.Skip(
-				entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput,
-			)),
+			Annotations(serverSet),
 		field.Int64("highest_modseq").
 			Default(1).
 			Comment("Bumped by every change to the mailbox's messages (RFC 7162).").
-			Annotations(entgql.Skip(
-				entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput,
-			)),
+			Annotations(serverSet),
 		field.Bool("subscribed").
 			Default(true),
 	}
@@ -78,7 +72,7 @@ func (Mailbox) Edges() []ent.Edge {
 			Annotations(
 				entsql.OnDelete(entsql.Cascade),
 				entgql.RelayConnection(),
-				entgql.Skip(entgql.SkipMutationCreateInput|entgql.SkipMutationUpdateInput),
+				serverSet,
 			),
 	}
 }

@@ -30,13 +30,11 @@ func (Message) Mixin() []ent.Mixin {
 	}
 }
 
-// noInput keeps a server-maintained field out of the mutation inputs.
-var noInput = entgql.Skip(entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput)
-
 // Fields of Message.
 func (Message) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("account_id").GoType(pulid.ID("")).Immutable(),
+		field.String("account_id").GoType(pulid.ID("")).Immutable().
+			Annotations(entgql.Type("ID")),
 		field.String("mailbox_id").GoType(pulid.ID("")),
 		field.String("blob_id").GoType(pulid.ID("")).Immutable().
 			Annotations(entgql.Skip()),
@@ -101,7 +99,7 @@ func (Message) Edges() []ent.Edge {
 			Field("mailbox_id").
 			Unique().
 			Required().
-			Annotations(noInput),
+			Annotations(serverSet),
 		edge.To("blob", Blob.Type).
 			Field("blob_id").
 			Unique().

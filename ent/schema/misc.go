@@ -6,6 +6,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/privacy"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -76,7 +77,7 @@ func (APIKey) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput)),
 		field.Time("expires_at").Optional().Nillable(),
 		field.Time("last_used_at").Optional().Nillable().
-			Annotations(entgql.Skip(entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput)),
+			Annotations(serverSet),
 	}
 }
 
@@ -99,7 +100,8 @@ func (APIKey) Indexes() []ent.Index {
 // Policy of APIKey: a tenant with the keys scope manages its own keys.
 func (APIKey) Policy() ent.Policy {
 	o := rule.TenantOptions{MutationScope: viewer.ScopeKeys}
-	return privacyPolicy(rule.TenantQueryPolicy(o), rule.TenantMutationPolicy(o))
+	m := append(privacy.MutationPolicy{rule.TenantKeyCreate()}, rule.TenantMutationPolicy(o)...)
+	return privacyPolicy(rule.TenantQueryPolicy(o), m)
 }
 
 // Annotations of APIKey.

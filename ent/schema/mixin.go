@@ -26,14 +26,18 @@ func (TimeMixin) Fields() []ent.Field {
 		field.Time("created_at").
 			Default(time.Now).
 			Immutable().
-			Annotations(entgql.OrderField("CREATED_AT")),
+			Annotations(entgql.OrderField("CREATED_AT"), serverSet),
 		field.Time("updated_at").
 			Default(time.Now).
 			UpdateDefault(time.Now).
 			Immutable().
-			Annotations(entgql.OrderField("UPDATED_AT")),
+			Annotations(entgql.OrderField("UPDATED_AT"), serverSet),
 	}
 }
+
+// serverSet keeps a field that the server maintains out of the GraphQL
+// mutation inputs.
+var serverSet = entgql.Skip(entgql.SkipMutationCreateInput | entgql.SkipMutationUpdateInput)
 
 // TenantMixin marks an entity as owned by an organization. It adds the
 // immutable organization_id column and edge, the privacy policy that

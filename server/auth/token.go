@@ -18,10 +18,11 @@ import (
 // bad signature, wrong audience, ...) is meant for logs, not for clients.
 var ErrInvalidToken = errors.New("auth: invalid token")
 
-// MaxTokenTTL is the longest lifetime [KeySet.Issue] grants. Tokens cannot
-// be revoked one by one without a denylist lookup, so they are kept short:
-// minutes for interactive sessions, at most a day for agency service tokens.
-const MaxTokenTTL = 24 * time.Hour
+// MaxTokenTTL is the longest lifetime [KeySet.Issue] grants, whatever the
+// configuration says. Tokens cannot be revoked one by one without a
+// denylist lookup, so they should be short (the jwt.max_ttl setting narrows
+// this further); long-lived integrations hold revocable API keys instead.
+const MaxTokenTTL = 30 * 24 * time.Hour
 
 // Verification limits.
 const (

@@ -1,0 +1,6 @@
+// Package graph is Lightr's GraphQL layer: gqlgen's executable schema over
+// the Ent client, with thin resolvers that call the services in mail/ and
+// server/.
+package graph
+
+//go:generate go -C .. tool gqlgen generate

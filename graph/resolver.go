@@ -1,0 +1,50 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/graph/model"
+	"github.com/lightr-mail/lightr/server/access"
+)
+
+// Resolver holds what the resolvers need. It is built once per server.
+type Resolver struct {
+	Client *ent.Client
+	Auth   *access.Authenticator
+	Log    *slog.Logger
+}
+
+// client returns the transaction's client inside a mutation (which
+// entgql.Transactioner wraps in one transaction), else the plain client.
+func (r *Resolver) client(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return r.Client
+}
+
+// deleted turns the result of a delete into its payload.
+func deleted(id pulid.ID, err error) (*model.DeletePayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.DeletePayload{DeletedID: id}, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

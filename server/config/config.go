@@ -1,0 +1,206 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is the complete configuration of the lightr binary.
+//
+// Each field's mapstructure tag is its key in lightr.yaml; nested structs
+// are sections, so HTTP.Addr is the key http.addr. The comment above a field
+// is the one line [WriteTemplate] writes above its key, so every field needs
+// a single-line comment. Other tags, all read by reflection:
+//
+//   - oneof: the space-separated list of allowed values;
+//   - check: comma-separated rules from "nonempty", "positive", "hostport"
+//     and "hostname" (the last two accept an empty value);
+//   - path: the value is a path, or a list of paths, that [Load] resolves
+//     against the directory of the configuration file;
+//   - secret: the string value is a secret; it is hidden by
+//     [Config.Redacted] and may be read from the file named by key K_file.
+//
+// The comments are read from this file's source, embedded in the binary,
+// so section types must be declared in this file too.
+//
+// A new key needs only a new field here and its value in [Default]:
+// loading, environment variables, flags, validation, redaction and the
+// template all follow from the struct.
+type Config struct {
+	// Directory holding the database, keys and other state.
+	DataDir string `mapstructure:"data_dir" path:"true" check:"nonempty"`
+	// Logging.
+	Log Log `mapstructure:"log"`
+	// SQLite database.
+	Database Database `mapstructure:"database"`
+	// GraphQL and REST API server.
+	HTTP HTTP `mapstructure:"http"`
+	// SMTP server.
+	SMTP SMTP `mapstructure:"smtp"`
+	// IMAP server.
+	IMAP IMAP `mapstructure:"imap"`
+	// DKIM signing keys created by Lightr.
+	DKIM DKIM `mapstructure:"dkim"`
+	// JSON Web Tokens issued to API clients.
+	JWT JWT `mapstructure:"jwt"`
+	// Administrator access.
+	Admin Admin `mapstructure:"admin"`
+
+	// File is the configuration file that Load read, or empty when no file
+	// was given or found. It is not a configuration key.
+	File string `mapstructure:"-"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	// Lowest level logged.
+	Level string `mapstructure:"level" oneof:"debug info warn error"`
+	// Log line format.
+	Format string `mapstructure:"format" oneof:"text json"`
+}
+
+// Database configures the SQLite database.
+type Database struct {
+	// Database file; empty means <data_dir>/lightr.db.
+	Path string `mapstructure:"path" path:"true"`
+	// How long a query waits for a locked database.
+	BusyTimeout time.Duration `mapstructure:"busy_timeout" check:"positive"`
+}
+
+// HTTP configures the GraphQL and REST API listener.
+type HTTP struct {
+	// Address the API listens on.
+	Addr string `mapstructure:"addr" check:"hostport"`
+	// Serve the GraphiQL playground.
+	GraphiQL bool `mapstructure:"graphiql"`
+	// Allow GraphQL schema introspection.
+	Introspection bool `mapstructure:"introspection"`
+	// Deepest GraphQL query accepted.
+	MaxDepth int `mapstructure:"max_depth" check:"positive"`
+	// Highest GraphQL query complexity accepted.
+	MaxComplexity int `mapstructure:"max_complexity" check:"positive"`
+	// Largest page a paginated query may ask for.
+	MaxPageSize int `mapstructure:"max_page_size" check:"positive"`
+	// Time allowed to read a whole request.
+	ReadTimeout time.Duration `mapstructure:"read_timeout" check:"positive"`
+	// Time allowed to write a response.
+	WriteTimeout time.Duration `mapstructure:"write_timeout" check:"positive"`
+	// Time given to requests in flight at shutdown.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" check:"positive"`
+	// Largest request body accepted, in bytes.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes" check:"positive"`
+}
+
+// SMTP configures the SMTP listener.
+type SMTP struct {
+	// Address the SMTP server listens on.
+	Addr string `mapstructure:"addr" check:"hostport"`
+	// Host name announced in the SMTP greeting.
+	Domain string `mapstructure:"domain" check:"hostname"`
+}
+
+// IMAP configures the IMAP listener.
+type IMAP struct {
+	// Address the IMAP server listens on.
+	Addr string `mapstructure:"addr" check:"hostport"`
+}
+
+// DKIM configures the DKIM keys Lightr creates for sending domains.
+type DKIM struct {
+	// DNS selector of new DKIM keys.
+	Selector string `mapstructure:"selector" check:"nonempty,hostname"`
+	// Size of new RSA DKIM keys.
+	KeyBits int `mapstructure:"key_bits" oneof:"1024 2048 3072 4096"`
+	// Algorithm of new DKIM keys.
+	Algorithm string `mapstructure:"algorithm" oneof:"rsa ed25519"`
+}
+
+// JWT configures the tokens Lightr issues and accepts.
+type JWT struct {
+	// Issuer (iss) of the tokens.
+	Issuer string `mapstructure:"issuer" check:"nonempty"`
+	// Audience (aud) of the tokens.
+	Audience string `mapstructure:"audience" check:"nonempty"`
+	// PEM signing key; empty means <data_dir>/keys/jwt.pem.
+	PrivateKeyFile string `mapstructure:"private_key_file" path:"true"`
+	// Extra PEM public keys still accepted during key rotation.
+	PublicKeyFiles []string `mapstructure:"public_key_files" path:"true"`
+	// Lifetime of a token when none is asked for.
+	DefaultTTL time.Duration `mapstructure:"default_ttl" check:"positive"`
+	// Longest lifetime a token may be issued for.
+	MaxTTL time.Duration `mapstructure:"max_ttl" check:"positive"`
+}
+
+// Admin configures administrator access to the API.
+type Admin struct {
+	// Hash of the administrator API key.
+	APIKeyHash string `mapstructure:"api_key_hash" secret:"true"`
+}
+
+// Default returns the configuration used when no file, environment variable
+// or flag sets a key. Unlike [Load], it leaves relative paths unresolved.
+func Default() *Config {
+	return &Config{
+		DataDir: "./data",
+		Log: Log{
+			Level:  "info",
+			Format: "text",
+		},
+		Database: Database{
+			BusyTimeout: 10 * time.Second,
+		},
+		HTTP: HTTP{
+			Addr:            "127.0.0.1:8080",
+			GraphiQL:        true,
+			Introspection:   true,
+			MaxDepth:        15,
+			MaxComplexity:   1000,
+			MaxPageSize:     100,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    60 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+			MaxBodyBytes:    10 << 20,
+		},
+		SMTP: SMTP{
+			Addr:   ":2525",
+			Domain: "localhost",
+		},
+		IMAP: IMAP{
+			Addr: ":1143",
+		},
+		DKIM: DKIM{
+			Selector:  "default",
+			KeyBits:   2048,
+			Algorithm: "rsa",
+		},
+		JWT: JWT{
+			Issuer:     "lightr",
+			Audience:   "lightr",
+			DefaultTTL: 24 * time.Hour,
+			MaxTTL:     720 * time.Hour,
+		},
+	}
+}
+
+// KeysDir returns the directory holding generated keys, <data_dir>/keys.
+func (c *Config) KeysDir() string {
+	return filepath.Join(c.DataDir, "keys")
+}
+
+// DatabasePath returns the SQLite database file: database.path when set,
+// else <data_dir>/lightr.db.
+func (c *Config) DatabasePath() string {
+	if c.Database.Path != "" {
+		return c.Database.Path
+	}
+	return filepath.Join(c.DataDir, "lightr.db")
+}
+
+// JWTKeyPath returns the PEM file holding the JWT signing key:
+// jwt.private_key_file when set, else <data_dir>/keys/jwt.pem.
+func (c *Config) JWTKeyPath() string {
+	if c.JWT.PrivateKeyFile != "" {
+		return c.JWT.PrivateKeyFile
+	}
+	return filepath.Join(c.KeysDir(), "jwt.pem")
+}
