@@ -1,0 +1,26 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server until SIGINT or SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			a.Log.Info("lightr starting", "version", version, "config", a.Config.File,
+				"database", a.DB.Path())
+			return a.Serve(cmd.Context(), nil)
+		},
+	}
+	cmd.Flags().String("http-addr", "", "HTTP listen address (overrides http.addr)")
+	cmd.Flags().String("log-level", "", "debug, info, warn or error (overrides log.level)")
+	return cmd
+}

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+
+	"entgo.io/contrib/entgql"
+)
+
+// NewSchema returns the executable schema with the cost of every
+// connection set to its page size times the cost of one node, so that the
+// complexity limit bounds the rows a query can ask for. pageSize is the
+// size of a page when the query names neither first nor last.
+func NewSchema(r *Resolver, pageSize int) graphql.ExecutableSchema {
+	cfg := Config{Resolvers: r}
+	c := &cfg.Complexity
+	cost := func(child int, first, last *int) int {
+		n := pageSize
+		switch {
+		case first != nil:
+			n = *first
+		case last != nil:
+			n = *last
+		}
+		return 1 + max(n, 1)*child
+	}
+	type cur = *entgql.Cursor[pulid.ID]
+
+	c.Query.Organizations = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.OrganizationOrder, _ *ent.OrganizationWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.Domains = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.DomainOrder, _ *ent.DomainWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.Accounts = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.AccountOrder, _ *ent.AccountWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.Aliases = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.AliasOrder, _ *ent.AliasWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.Mailboxes = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.MailboxOrder, _ *ent.MailboxWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.Messages = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.MessageOrder, _ *ent.MessageWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.APIKeys = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.APIKeyOrder, _ *ent.APIKeyWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Domain.Accounts = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.AccountOrder, _ *ent.AccountWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Mailbox.Messages = func(ch int, _ cur, f *int, _ cur, l *int,
+		_ *ent.MessageOrder, _ *ent.MessageWhereInput) int {
+		return cost(ch, f, l)
+	}
+	c.Query.Nodes = func(ch int, ids []pulid.ID) int {
+		return 1 + max(len(ids), 1)*ch
+	}
+	return NewExecutableSchema(cfg)
+}

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/lightr-mail/lightr/server/httpapi"
+)
+
+// Serve runs the listeners until ctx ends, then shuts them down, letting
+// in-flight requests finish within http.shutdown_timeout. ready, if not
+// nil, is called with the bound HTTP address once it accepts connections.
+func (a *App) Serve(ctx context.Context, ready func(httpAddr string)) error {
+	c := a.Config
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(
+		collectors.ProcessCollectorOpts{}))
+
+	h := httpapi.Handler(httpapi.Options{
+		Client:        a.DB.Client,
+		Auth:          a.Auth,
+		Ready:         a.DB.Ping,
+		Log:           a.Log.With("component", "http"),
+		Registry:      reg,
+		GraphiQL:      c.HTTP.GraphiQL,
+		Introspection: c.HTTP.Introspection,
+		MaxDepth:      c.HTTP.MaxDepth,
+		MaxComplexity: c.HTTP.MaxComplexity,
+		MaxPageSize:   c.HTTP.MaxPageSize,
+		MaxBodyBytes:  c.HTTP.MaxBodyBytes,
+	})
+	ln, err := net.Listen("tcp", c.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on http.addr %s: %w", c.HTTP.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       c.HTTP.ReadTimeout,
+		WriteTimeout:      c.HTTP.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	a.Log.Info("http listening", "addr", ln.Addr().String(),
+		"graphql", "http://"+ln.Addr().String()+"/graphql")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+
+	a.Log.Info("shutting down", "timeout", c.HTTP.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.Log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/viewer"
+	"github.com/lightr-mail/lightr/graph"
+	"github.com/lightr-mail/lightr/server/access"
+)
+
+// Options configure the HTTP API.
+type Options struct {
+	Client *ent.Client
+	Auth   *access.Authenticator
+	// Ready reports whether the server can take traffic (the database
+	// answers); /readyz serves it.
+	Ready func(context.Context) error
+	Log   *slog.Logger
+	// Registry receives the HTTP and GraphQL metrics; /metrics serves it.
+	Registry *prometheus.Registry
+
+	GraphiQL       bool
+	Introspection  bool
+	MaxDepth       int
+	MaxComplexity  int
+	MaxPageSize    int
+	MaxBodyBytes   int64
+	QueryCacheSize int
+}
+
+// Handler returns the http.Handler for all of Lightr's HTTP routes.
+func Handler(o Options) http.Handler {
+	if o.QueryCacheSize == 0 {
+		o.QueryCacheSize = 1000
+	}
+	m := newMetrics(o.Registry)
+	mux := http.NewServeMux()
+
+	gql := graphQL(o)
+	mux.Handle("POST /graphql", authenticate(o.Auth, gql))
+	mux.Handle("GET /graphql", authenticate(o.Auth, gql))
+	if o.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("Lightr", "/graphql"))
+		mux.Handle("GET /graphiql", playground.Handler("Lightr", "/graphql"))
+	}
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(o.Auth.Keys.JWKS())
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := o.Ready(ctx); err != nil {
+			o.Log.Warn("not ready", "err", err)
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", m.handler())
+
+	return m.instrument(mux, logRequests(o.Log, limitBody(o.MaxBodyBytes, mux)))
+}
+
+// graphQL builds the gqlgen server with Lightr's limits and error policy.
+func graphQL(o Options) http.Handler {
+	r := &graph.Resolver{Client: o.Client, Auth: o.Auth, Log: o.Log}
+	srv := handler.New(graph.NewSchema(r, o.MaxPageSize))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
+	if o.Introspection {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetDisableSuggestion(true)
+	}
+	srv.Use(depthLimit{Max: o.MaxDepth})
+	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
+	// Every mutation runs in one transaction, committed only if all of it
+	// succeeds.
+	srv.Use(entgql.Transactioner{TxOpener: o.Client})
+	srv.AroundFields(pageLimit(o.MaxPageSize))
+	srv.SetErrorPresenter(errorPresenter(o.Log))
+	srv.SetRecoverFunc(recoverFunc(o.Log))
+	return srv
+}
+
+// authenticate puts the viewer of the request's bearer credential in its
+// context, or answers 401 with a GraphQL-shaped UNAUTHENTICATED error.
+func authenticate(a *access.Authenticator, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			unauthenticated(w, "an Authorization: Bearer header with a token or API key is required")
+			return
+		}
+		v, err := a.Authenticate(r.Context(), strings.TrimSpace(bearer))
+		if err != nil {
+			if a.Log != nil {
+				a.Log.Info("authentication refused", "remote_ip", r.RemoteAddr,
+					"request_id", requestID(r.Context()), "err", err)
+			}
+			unauthenticated(w, "invalid or expired credential")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
+	})
+}
+
+func unauthenticated(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("WWW-Authenticate", `Bearer realm="lightr"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []any{map[string]any{
+			"message":    msg,
+			"extensions": map[string]any{"code": CodeUnauthenticated},
+		}},
+	})
+}
+
+// limitBody caps request bodies.
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n > 0 && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logRequests gives each request an id (kept from X-Request-Id when the
+// client sent a sane one) and logs it at debug level.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if len(id) == 0 || len(id) > 64 || strings.ContainsAny(id, " \r\n\"") {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		start := time.Now()
+		next.ServeHTTP(w, r.WithContext(withRequestID(r.Context(), id)))
+		log.Debug("http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"remote_ip", r.RemoteAddr, "duration", time.Since(start))
+	})
+}
