@@ -34,6 +34,7 @@ func (a *App) Serve(ctx context.Context, ready func(httpAddr string)) error {
 		MaxDepth:      c.HTTP.MaxDepth,
 		MaxComplexity: c.HTTP.MaxComplexity,
 		MaxPageSize:   c.HTTP.MaxPageSize,
+		PageSize:      c.HTTP.DefaultPageSize,
 		MaxBodyBytes:  c.HTTP.MaxBodyBytes,
 	})
 	ln, err := net.Listen("tcp", c.HTTP.Addr)

@@ -81,6 +81,8 @@ type HTTP struct {
 	MaxComplexity int `mapstructure:"max_complexity" check:"positive"`
 	// Largest page a paginated query may ask for.
 	MaxPageSize int `mapstructure:"max_page_size" check:"positive"`
+	// Page size of a paginated query that names neither first nor last.
+	DefaultPageSize int `mapstructure:"default_page_size" check:"positive"`
 	// Time allowed to read a whole request.
 	ReadTimeout time.Duration `mapstructure:"read_timeout" check:"positive"`
 	// Time allowed to write a response.
@@ -154,8 +156,9 @@ func Default() *Config {
 			GraphiQL:        true,
 			Introspection:   true,
 			MaxDepth:        15,
-			MaxComplexity:   1000,
+			MaxComplexity:   5000,
 			MaxPageSize:     100,
+			DefaultPageSize: 25,
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    60 * time.Second,
 			ShutdownTimeout: 20 * time.Second,

@@ -62,9 +62,9 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, dept
 }
 
 // pageLimit is a field middleware for Relay connections: a page larger
-// than max is refused, and a connection asked for without first or last
-// gets the first max rows instead of the whole table.
-func pageLimit(maxPage int) graphql.FieldMiddleware {
+// than maxPage is refused, and a connection asked for without first or
+// last gets the first pageSize rows instead of the whole table.
+func pageLimit(pageSize, maxPage int) graphql.FieldMiddleware {
 	return func(ctx context.Context, next graphql.Resolver) (any, error) {
 		fc := graphql.GetFieldContext(ctx)
 		if fc == nil || fc.Args == nil {
@@ -85,7 +85,7 @@ func pageLimit(maxPage int) graphql.FieldMiddleware {
 			}
 		}
 		if f == nil && l == nil {
-			n := maxPage
+			n := pageSize
 			fc.Args["first"] = &n
 		}
 		return next(ctx)

@@ -41,6 +41,7 @@ type Options struct {
 	MaxDepth       int
 	MaxComplexity  int
 	MaxPageSize    int
+	PageSize       int // when a query names neither first nor last
 	MaxBodyBytes   int64
 	QueryCacheSize int
 }
@@ -49,6 +50,9 @@ type Options struct {
 func Handler(o Options) http.Handler {
 	if o.QueryCacheSize == 0 {
 		o.QueryCacheSize = 1000
+	}
+	if o.PageSize <= 0 || o.PageSize > o.MaxPageSize {
+		o.PageSize = o.MaxPageSize
 	}
 	m := newMetrics(o.Registry)
 	mux := http.NewServeMux()
@@ -86,7 +90,7 @@ func Handler(o Options) http.Handler {
 // graphQL builds the gqlgen server with Lightr's limits and error policy.
 func graphQL(o Options) http.Handler {
 	r := &graph.Resolver{Client: o.Client, Auth: o.Auth, Log: o.Log}
-	srv := handler.New(graph.NewSchema(r, o.MaxPageSize))
+	srv := handler.New(graph.NewSchema(r, o.PageSize))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -101,7 +105,7 @@ func graphQL(o Options) http.Handler {
 	// Every mutation runs in one transaction, committed only if all of it
 	// succeeds.
 	srv.Use(entgql.Transactioner{TxOpener: o.Client})
-	srv.AroundFields(pageLimit(o.MaxPageSize))
+	srv.AroundFields(pageLimit(o.PageSize, o.MaxPageSize))
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	return srv

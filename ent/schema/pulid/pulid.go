@@ -81,7 +81,7 @@ func (id ID) MarshalGQL(w io.Writer) {
 	_, _ = io.WriteString(w, strconv.Quote(string(id)))
 }
 
-// Scan implements sql.Scanner.
+// Scan implements sql.Scanner. NULL scans as the empty ID.
 func (id *ID) Scan(src any) error {
 	switch s := src.(type) {
 	case string:
@@ -91,7 +91,8 @@ func (id *ID) Scan(src any) error {
 	case ID:
 		*id = s
 	case nil:
-		return fmt.Errorf("pulid: expected a value")
+		// NULL in an optional column (an admin API key has no organization).
+		*id = ""
 	default:
 		return fmt.Errorf("pulid: unexpected type %T", src)
 	}
