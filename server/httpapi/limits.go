@@ -17,7 +17,7 @@ var (
 	_ graphql.OperationContextMutator = depthLimit{}
 )
 
-func (depthLimit) ExtensionName() string                     { return "DepthLimit" }
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
 func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (d depthLimit) MutateOperationContext(_ context.Context,
@@ -105,4 +105,3 @@ type requestIDKey struct{}
 func withRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
 }
-
