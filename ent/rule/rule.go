@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/privacy"
 
+	"github.com/lightr-mail/lightr/ent/intercept"
 	"github.com/lightr-mail/lightr/ent/viewer"
 )
 
@@ -31,16 +32,26 @@ func SystemContext(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)
 }
 
-// wherer is implemented by every generated query and mutation.
+// wherer is implemented by every generated mutation, and by the query
+// wrappers of the generated intercept package.
 type wherer interface {
 	WhereP(...func(*sql.Selector))
 }
 
-// filter adds column = value to q, failing closed if q cannot be filtered.
+// filter adds column = value to q (a query or a mutation), failing closed
+// if q cannot be filtered.
 func filter(q any, column string, value any) error {
 	w, ok := q.(wherer)
 	if !ok {
-		return privacy.Denyf("rule: %T cannot be filtered", q)
+		if eq, isQuery := q.(ent.Query); isQuery {
+			wq, err := intercept.NewQuery(eq)
+			if err != nil {
+				return privacy.Denyf("rule: %T cannot be filtered: %v", q, err)
+			}
+			w = wq
+		} else {
+			return privacy.Denyf("rule: %T cannot be filtered", q)
+		}
 	}
 	w.WhereP(sql.FieldEQ(column, value))
 	return privacy.Skip
