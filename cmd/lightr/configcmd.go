@@ -11,7 +11,7 @@ func newConfigCmd() *cobra.Command {
 		Use:   "config",
 		Short: "Show or validate the configuration",
 	}
-	cmd.AddCommand(&cobra.Command{
+	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the effective configuration, secrets redacted",
 		Args:  cobra.NoArgs,
@@ -22,7 +22,8 @@ func newConfigCmd() *cobra.Command {
 			}
 			return printJSON(cmd.OutOrStdout(), c.Redacted())
 		},
-	}, &cobra.Command{
+	}
+	validate := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration and exit non-zero naming the first bad key",
 		Args:  cobra.NoArgs,
@@ -38,6 +39,9 @@ func newConfigCmd() *cobra.Command {
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "configuration OK: %s\n", src)
 			return err
 		},
-	})
+	}
+	addOverrideFlags(show)
+	addOverrideFlags(validate)
+	cmd.AddCommand(show, validate)
 	return cmd
 }

@@ -20,7 +20,15 @@ func newServeCmd() *cobra.Command {
 			return a.Serve(cmd.Context(), nil)
 		},
 	}
+	addOverrideFlags(cmd)
+	return cmd
+}
+
+// addOverrideFlags adds the flags that override configuration keys; each
+// flag binds to the key of the same name (--http-addr to http.addr).
+func addOverrideFlags(cmd *cobra.Command) {
 	cmd.Flags().String("http-addr", "", "HTTP listen address (overrides http.addr)")
 	cmd.Flags().String("log-level", "", "debug, info, warn or error (overrides log.level)")
-	return cmd
+	cmd.Flags().String("log-format", "", "text or json (overrides log.format)")
+	cmd.Flags().String("data-dir", "", "data directory (overrides data_dir)")
 }

