@@ -224,9 +224,9 @@ func TestCLI_ConfigPrecedence(t *testing.T) {
 
 	c.env = c.env[:2] // drop the LIGHTR_* variables: the bad files must decide
 	for name, yaml := range map[string]string{
-		"http.adress":  "http:\n  adress: 127.0.0.1:1\n",
-		"http.addr":    "http:\n  addr: no-port\n",
-		"log.level":    "log:\n  level: loud\n",
+		"http.adress":   "http:\n  adress: 127.0.0.1:1\n",
+		"http.addr":     "http:\n  addr: no-port\n",
+		"log.level":     "log:\n  level: loud\n",
 		"dkim.key_bits": "dkim:\n  key_bits: 1000\n",
 	} {
 		path := filepath.Join(c.dir, "bad.yaml")
