@@ -92,7 +92,7 @@ func (r *mutationResolver) SetAccountPassword(ctx context.Context, id pulid.ID, 
 
 // DeleteAccount is the resolver for the deleteAccount field.
 func (r *mutationResolver) DeleteAccount(ctx context.Context, id pulid.ID) (*model.DeletePayload, error) {
-	return deleted(id, r.client(ctx).Account.DeleteOneID(id).Exec(ctx))
+	return deleted(id, directory.DeleteAccount(ctx, r.client(ctx), id))
 }
 
 // CreateAlias is the resolver for the createAlias field.

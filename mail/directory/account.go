@@ -12,6 +12,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/predicate"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/auth"
 )
 
@@ -161,3 +162,13 @@ func FindAccount(ctx context.Context, c *ent.Client, idOrEmail string) (*ent.Acc
 }
 
 func apikeyOrg(id pulid.ID) predicate.APIKey { return apikey.OrganizationID(id) }
+
+// DeleteAccount removes an account with its mailboxes and messages (the
+// foreign keys cascade), then the raw messages nothing references any more.
+func DeleteAccount(ctx context.Context, c *ent.Client, id pulid.ID) error {
+	if err := c.Account.DeleteOneID(id).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := store.New().CollectGarbage(ctx, c)
+	return err
+}
