@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -135,7 +136,7 @@ func run(ctx context.Context, o options, command string, log *slog.Logger, out, 
 		return err
 	}
 	say("both endpoints return the same %d rows", min(pageSize, o.messages))
-	r.plan, err = explain(ctx, b.app.DB.Driver.Reader(), plainQuery, string(b.org), "INBOX", pageSize+1)
+	r.plan, err = explain(ctx, b.app.DB.Driver.Reader(), plainQuery, "INBOX", string(b.org), pageSize+1)
 	if err != nil {
 		return err
 	}
@@ -165,9 +166,86 @@ func run(ctx context.Context, o options, command string, log *slog.Logger, out, 
 	return nil
 }
 
-// measure runs the in-process load, rounds × targets, each phase after its
-// own warm-up.
-func measure(ctx context.Context, o options, c interface{ doer }, targets []*target, r *results,
+// measure runs the in-process load: rounds × targets phases, each after
+// its own warm-up and a GC, so that one phase's garbage is not collected
+// in the next.
+func measure(ctx context.Context, o options, c *http.Client, targets []*target, r *results,
 	say func(string, ...any)) error {
+	for round := 1; round <= o.rounds; round++ {
+		for _, t := range targets {
+			if o.warmup > 0 {
+				if w := runLoad(ctx, c, t, o.clients, o.warmup); w.errs > 0 {
+					return fmt.Errorf("%s warm-up: %d errors, first: %w", t.name, w.errs, w.firstErr)
+				}
+			}
+			runtime.GC()
+			stop, err := startProfile(o.cpuProfile, t.name, round)
+			if err != nil {
+				return err
+			}
+			p := runLoad(ctx, c, t, o.clients, o.duration)
+			if err := stop(); err != nil {
+				return err
+			}
+			if p.errs > 0 {
+				return fmt.Errorf("%s round %d: %d errors, first: %w", t.name, round, p.errs, p.firstErr)
+			}
+			p.round = round
+			r.phases = append(r.phases, p)
+			s := summarize(p)
+			say("%s round %d: %d requests, %.0f req/s, p99 %s ms", t.name, round, s.requests, s.rps, ms(s.p99))
+		}
+	}
+	return nil
+}
+
+// startProfile starts a CPU profile of one phase when prefix is set, and
+// returns the function that stops and writes it.
+func startProfile(prefix, name string, round int) (func() error, error) {
+	if prefix == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%s-%d.pprof", prefix, name, round))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// measureWrk loads each target with wrk, in the same ABAB order. The
+// servers are warm by now.
+func measureWrk(ctx context.Context, o options, bin, dir string, targets []*target, r *results,
+	say func(string, ...any)) error {
+	scripts := map[string]string{}
+	for _, t := range targets {
+		path, err := writeWrkScript(dir, t)
+		if err != nil {
+			return err
+		}
+		scripts[t.name] = path
+	}
+	for round := 1; round <= o.rounds; round++ {
+		for _, t := range targets {
+			runtime.GC()
+			x, err := runWrk(ctx, bin, scripts[t.name], t, o.clients, o.wrkDuration)
+			if err != nil {
+				return err
+			}
+			if x.ioErrs > 0 || x.statusErrs > 0 {
+				return fmt.Errorf("wrk %s round %d: %d socket errors, %d non-2xx answers",
+					t.name, round, x.ioErrs, x.statusErrs)
+			}
+			x.round = round
+			r.wrk = append(r.wrk, x)
+			say("wrk %s round %d: %d requests, %.0f req/s, p99 %s ms", t.name, round, x.requests, x.rps(), ms(x.p99))
+		}
+	}
 	return nil
 }

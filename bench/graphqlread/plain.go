@@ -15,16 +15,19 @@ import (
 	"github.com/lightr-mail/lightr/server/access"
 )
 
-// plainQuery is the SELECT that ent builds for the GraphQL query, written
-// by hand: the same columns, the same tenant filter (which the privacy
-// rule adds on the GraphQL side), the same mailbox sub-select that
-// hasMailboxWith makes, the same order with the id as tie-breaker, and one
-// row more than the page to learn whether there is a next page.
-const plainQuery = `SELECT id, uid, subject, from_address, from_name, to_addresses,
-	preview, size, internal_date, seen, flagged
+// plainQuery is, column for column and clause for clause, the SELECT that
+// ent builds for the GraphQL query: the tenant filter that the privacy
+// rule adds, the EXISTS that hasMailboxWith makes, the order with the id
+// as tie-breaker, and one row more than the page to learn whether there
+// is a next page.
+const plainQuery = `SELECT messages.id, messages.uid, messages.subject, messages.from_address,
+	messages.from_name, messages.to_addresses, messages.preview, messages.size,
+	messages.internal_date, messages.seen, messages.flagged
 FROM messages
-WHERE organization_id = ? AND mailbox_id IN (SELECT id FROM mailboxes WHERE name = ?)
-ORDER BY internal_date DESC, id DESC
+WHERE EXISTS (SELECT mailboxes.id FROM mailboxes
+		WHERE messages.mailbox_id = mailboxes.id AND mailboxes.name = ?)
+	AND messages.organization_id = ?
+ORDER BY messages.internal_date DESC, messages.id DESC
 LIMIT ?`
 
 // plainHandler is what a hand-written REST endpoint for the same page
@@ -106,7 +109,7 @@ func (h *plainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // list returns the first n messages of org's mailboxes named box, newest
 // first.
 func (h *plainHandler) list(ctx context.Context, org pulid.ID, box string, n int) (*page, error) {
-	rows, err := h.db.QueryContext(ctx, plainQuery, string(org), box, n+1)
+	rows, err := h.db.QueryContext(ctx, plainQuery, box, string(org), n+1)
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,7 @@ type JWT struct {
 
 // Admin configures administrator access to the API.
 type Admin struct {
-	// Hash of the administrator API key.
+	// SHA-256 (hex) of an extra admin API key, accepted beside those in the database.
 	APIKeyHash string `mapstructure:"api_key_hash" secret:"true"`
 }
 

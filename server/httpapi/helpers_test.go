@@ -326,8 +326,17 @@ func sorted(ss ...string) []string {
 // that ended first would close the database under it.
 func waitKeyUsed(t testing.TB, e *servertest.Env, secret string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	if !keyUseRecorded(t, e, secret, 10*time.Second) {
+		t.Fatal("the API key's use was never recorded")
+	}
+}
+
+// keyUseRecorded reports whether the server records the use of the API
+// key secret within timeout.
+func keyUseRecorded(t testing.TB, e *servertest.Env, secret string, timeout time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
 		k, err := e.App.DB.Client.APIKey.Query().
 			Where(apikey.SecretHash(auth.HashAPIKey(secret))).
 			Only(e.Admin())
@@ -335,11 +344,13 @@ func waitKeyUsed(t testing.TB, e *servertest.Env, secret string) {
 			t.Fatalf("look up API key: %v", err)
 		}
 		if k.LastUsedAt != nil {
-			return
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the API key's use was never recorded")
 }
 
 // rawResponse is an HTTP response with its body.
@@ -409,3 +420,6 @@ func containsAny(s string, words ...string) string {
 	}
 	return ""
 }
+
+// jsonDecode is json.Unmarshal, for data that may legitimately be null.
+func jsonDecode(data []byte, v any) error { return json.Unmarshal(data, v) }
