@@ -3,9 +3,8 @@
 # Lightr container image: a static binary on distroless, running as the
 # non-root user 65532. Build with
 #   docker build --build-arg VERSION=$(git describe --always --dirty) -t lightr .
-# Ports 25/465/587/993 need CAP_NET_BIND_SERVICE as non-root; the default
-# config in a container uses the unprivileged ones below and the runtime maps
-# them (docker run -p 25:2525 ...).
+# The image exposes the default, unprivileged ports; publish them on the
+# standard ones with e.g. `docker run -p 25:2525 -p 143:1143 -p 8080:8080`.
 
 # ---- build -----------------------------------------------------------------
 FROM golang:1.26-bookworm AS build
@@ -26,8 +25,10 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
         -ldflags "-s -w -X main.version=${VERSION}" \
         -o /out/lightr ./cmd/lightr
 
-# The data directory must exist and belong to the nonroot user in the final
-# image (distroless has no shell to mkdir/chown there).
+# The data and config directories must exist and belong to the nonroot user
+# in the final image (distroless has no shell to mkdir/chown there).
+# /etc/lightr is writable so that `lightr init` can write a config into a
+# mounted volume there.
 RUN mkdir -p /out/var/lib/lightr /out/etc/lightr
 
 # ---- run -------------------------------------------------------------------
@@ -35,7 +36,13 @@ FROM gcr.io/distroless/static-debian12:nonroot
 
 COPY --from=build /out/lightr /lightr
 COPY --from=build --chown=65532:65532 /out/var/lib/lightr /var/lib/lightr
-COPY --from=build /out/etc/lightr /etc/lightr
+COPY --from=build --chown=65532:65532 /out/etc/lightr /etc/lightr
+
+# Settings from the environment override the config file (flags override
+# both). State goes to the volume whatever data_dir the file says, and the
+# API listens on all interfaces of the container, not its loopback.
+ENV LIGHTR_DATA_DIR=/var/lib/lightr \
+    LIGHTR_HTTP_ADDR=:8080
 
 USER 65532:65532
 WORKDIR /var/lib/lightr
@@ -49,6 +56,9 @@ EXPOSE 8080 2525 1143
 # No HEALTHCHECK: distroless has no shell or curl, and lightr has no
 # `healthcheck` subcommand yet. Orchestrators can probe the HTTP port.
 
-# Mount the config at /etc/lightr/lightr.yaml (see `lightr init`).
+# Mount the config at /etc/lightr/lightr.yaml, or write one first with
+#   docker run --rm -v lightr-etc:/etc/lightr -v lightr-data:/var/lib/lightr \
+#     lightr init --config /etc/lightr/lightr.yaml --data-dir /var/lib/lightr
+# (`init` takes --data-dir, not LIGHTR_DATA_DIR).
 ENTRYPOINT ["/lightr"]
 CMD ["serve", "--config", "/etc/lightr/lightr.yaml"]

@@ -88,7 +88,7 @@ integration: ## Run only the end-to-end suite in ./e2e (also part of `make test`
 		echo "integration: no ./e2e yet; nothing to run"; \
 	fi
 
-bench: ## Run the benchmarks in bench/ (no-op until bench/Makefile exists).
+bench: ## Run the benchmarks (bench/Makefile; a no-op without it).
 	@if [ -f bench/Makefile ]; then \
 		$(MAKE) -C bench; \
 	else \

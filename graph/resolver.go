@@ -48,3 +48,11 @@ func optional(s string) *string {
 	}
 	return &s
 }
+
+// orSlice returns a unless it is nil, else b.
+func orSlice[T any](a, b []T) []T {
+	if a != nil {
+		return a
+	}
+	return b
+}

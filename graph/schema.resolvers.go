@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
@@ -121,6 +122,17 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input ent.CreateAPI
 
 // UpdateAPIKey is the resolver for the updateAPIKey field.
 func (r *mutationResolver) UpdateAPIKey(ctx context.Context, id pulid.ID, input ent.UpdateAPIKeyInput) (*ent.APIKey, error) {
+	c := r.client(ctx)
+	if input.AppendScopes != nil {
+		// entgql v0.7.0's SetInput appends the wrong list, so appending is
+		// done here, as a replacement of the whole list.
+		k, err := c.APIKey.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		input.Scopes = append(slices.Clone(orSlice(input.Scopes, k.Scopes)), input.AppendScopes...)
+		input.AppendScopes = nil
+	}
 	if input.Scopes != nil {
 		scopes, err := access.GrantableScopes(viewer.FromContext(ctx), input.Scopes)
 		if err != nil {
@@ -128,7 +140,7 @@ func (r *mutationResolver) UpdateAPIKey(ctx context.Context, id pulid.ID, input 
 		}
 		input.Scopes = scopes
 	}
-	return r.client(ctx).APIKey.UpdateOneID(id).SetInput(input).Save(ctx)
+	return c.APIKey.UpdateOneID(id).SetInput(input).Save(ctx)
 }
 
 // DeleteAPIKey is the resolver for the deleteAPIKey field.

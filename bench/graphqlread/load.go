@@ -14,11 +14,16 @@ import (
 
 // target is one endpoint under load, with the request its clients send.
 type target struct {
-	name   string
-	method string
-	url    string
-	body   []byte // nil for GET
-	token  string
+	name    string
+	method  string
+	url     string
+	body    []byte // nil for GET
+	token   string
+	handler http.Handler // what serves url, for the allocation count
+
+	// graphQL marks a GraphQL query, and pageInfo whether it asks for the
+	// connection's pageInfo.
+	graphQL, pageInfo bool
 }
 
 func (t *target) newRequest(ctx context.Context) (*http.Request, error) {
@@ -48,7 +53,7 @@ func (t *target) do(ctx context.Context, c *http.Client, into io.Writer) (int64,
 	if err != nil {
 		return 0, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	n, err := io.Copy(into, res.Body)
 	if err != nil {
 		return n, err
@@ -84,7 +89,8 @@ type phase struct {
 	errs     int
 	firstErr error
 	elapsed  time.Duration
-	mallocs  uint64 // heap allocations of the whole process, clients included
+	cpu      time.Duration // CPU time of the whole process, clients included
+	mallocs  uint64        // heap allocations of the whole process, clients included
 }
 
 // maxErrors ends a phase early: a benchmark of a failing endpoint is
@@ -104,6 +110,7 @@ func runLoad(ctx context.Context, c *http.Client, t *target, clients int, d time
 		ms0, ms1 runtime.MemStats
 	)
 	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(d)
 	for range clients {
@@ -133,6 +140,7 @@ func runLoad(ctx context.Context, c *http.Client, t *target, clients int, d time
 	}
 	wg.Wait()
 	p.elapsed = time.Since(start)
+	p.cpu = cpuTime() - cpu0
 	runtime.ReadMemStats(&ms1)
 	p.mallocs = ms1.Mallocs - ms0.Mallocs
 	slices.Sort(p.lat)
@@ -153,6 +161,7 @@ type stats struct {
 	p50, p90, p99, max time.Duration
 	bytesPerResp       float64
 	mallocsPerReq      float64
+	cpuPerReq          time.Duration
 }
 
 // summarize merges phases of one target.
@@ -162,8 +171,10 @@ func summarize(phases ...*phase) stats {
 		elapsed time.Duration
 		bytes   int64
 		mallocs uint64
+		cpu     time.Duration
 	)
 	for _, p := range phases {
+		cpu += p.cpu
 		lat = append(lat, p.lat...)
 		elapsed += p.elapsed
 		bytes += p.bytes
@@ -181,6 +192,7 @@ func summarize(phases ...*phase) stats {
 	s.max = lat[len(lat)-1]
 	s.bytesPerResp = float64(bytes) / float64(len(lat))
 	s.mallocsPerReq = float64(mallocs) / float64(len(lat))
+	s.cpuPerReq = cpu / time.Duration(len(lat))
 	return s
 }
 

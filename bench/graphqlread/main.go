@@ -57,6 +57,9 @@ type options struct {
 	wrkDuration   time.Duration
 	allocRequests int
 	cpuProfile    string
+	memProfile    string
+	extraIndex    bool
+	edgesOnly     bool
 }
 
 func main() {
@@ -68,7 +71,13 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of GraphQL then plain")
 	flag.StringVar(&o.wrk, "wrk", "auto", "cross-check with wrk: auto (if installed), on or off")
 	flag.DurationVar(&o.wrkDuration, "wrk-d", 5*time.Second, "time per wrk phase (whole seconds)")
-	flag.IntVar(&o.allocRequests, "allocs", 500, "sequential requests per handler for the allocation count")
+	flag.IntVar(&o.allocRequests, "allocs", 50, "sequential requests per handler for the allocation count")
+	flag.StringVar(&o.memProfile, "memprofile", "",
+		"write heap profiles around each allocation count to `prefix`-<endpoint>[.base].pprof")
+	flag.BoolVar(&o.extraIndex, "extra-index", false,
+		"what-if: add an index on messages (organization_id, internal_date) to the benchmark's database")
+	flag.BoolVar(&o.edgesOnly, "edges-only", false,
+		"also measure the GraphQL query without pageInfo, which spares entgql's COUNT query")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "",
 		"write a CPU profile of each measured phase to `prefix`-<endpoint>-<round>.pprof")
 	flag.Parse()
@@ -100,9 +109,15 @@ func (o *options) check() error {
 	return nil
 }
 
+// extraIndexSQL is the index that -extra-index adds to the benchmark's own
+// database. The schema has none that serves "a tenant's newest messages",
+// so SQLite sorts every matching row for each page; with this one it
+// reads 51 rows in order.
+const extraIndexSQL = "CREATE INDEX bench_messages_org_date ON messages (organization_id, internal_date)"
+
 // run seeds, validates, measures and writes the report to out.
 func run(ctx context.Context, o options, command string, log *slog.Logger, out, progress io.Writer) error {
-	say := func(format string, a ...any) { fmt.Fprintf(progress, "graphqlread: "+format+"\n", a...) }
+	say := func(format string, a ...any) { _, _ = fmt.Fprintf(progress, "graphqlread: "+format+"\n", a...) }
 	wrkBin, err := findWrk(o.wrk)
 	if err != nil {
 		return err
@@ -111,7 +126,7 @@ func run(ctx context.Context, o options, command string, log *slog.Logger, out, 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 
 	t0 := time.Now()
 	b, err := setup(ctx, dir, o.messages, log)
@@ -120,37 +135,22 @@ func run(ctx context.Context, o options, command string, log *slog.Logger, out, 
 	}
 	defer b.Close()
 	say("seeded 2 organizations × %d messages in %v", o.messages, time.Since(t0).Round(time.Millisecond))
+	if o.extraIndex {
+		if _, err := b.app.DB.Driver.Writer().ExecContext(ctx, extraIndexSQL); err != nil {
+			return fmt.Errorf("-extra-index: %w", err)
+		}
+	}
 
-	// A fair comparison needs the same answer from both.
-	gql := &target{name: "graphql", method: "POST", url: b.graphQLURL, body: graphQLBody(), token: b.token}
-	plain := &target{name: "plain", method: "GET", url: b.plainURL, token: b.token}
-	targets := []*target{gql, plain}
-	client := newClient(o.clients)
 	r := &results{
-		command: command, messages: o.messages, clients: o.clients, warmup: o.warmup,
-		duration: o.duration, rounds: o.rounds, allocs: map[string]allocs{},
-		allocRequests: o.allocRequests, wrkDuration: o.wrkDuration,
+		command: command, revision: revision(ctx), opts: o, bodies: map[string]int{}, allocs: map[string]allocs{},
 		machine: machine(ctx, b.app.DB.Driver.Reader()),
 	}
-	if r.gqlBody, r.plainBody, err = validate(ctx, client, gql, plain, min(pageSize, o.messages)); err != nil {
-		return err
-	}
-	say("both endpoints return the same %d rows", min(pageSize, o.messages))
-	r.plan, err = explain(ctx, b.app.DB.Driver.Reader(), plainQuery, "INBOX", string(b.org), pageSize+1)
+	targets, err := prepare(ctx, o, b, r, say)
 	if err != nil {
 		return err
 	}
-
-	for _, t := range targets {
-		h := b.graphQL
-		if t == plain {
-			h = b.plain
-		}
-		if r.allocs[t.name], err = measureAllocs(ctx, h, t, o.allocRequests); err != nil {
-			return err
-		}
-	}
-
+	client := newClient(o.clients)
+	r.loadBefore = loadAvg()
 	if err := measure(ctx, o, client, targets, r, say); err != nil {
 		return err
 	}
@@ -161,9 +161,58 @@ func run(ctx context.Context, o options, command string, log *slog.Logger, out, 
 	} else {
 		say("wrk not used (-wrk %s)", o.wrk)
 	}
-
+	r.loadAfter = loadAvg()
 	r.write(out)
 	return nil
+}
+
+// prepare returns the targets, GraphQL first and plain last, after
+// checking that each GraphQL query returns the plain handler's rows; it
+// records the body sizes, the query plans and the allocations.
+func prepare(ctx context.Context, o options, b *bench, r *results,
+	say func(string, ...any)) ([]*target, error) {
+	targets := []*target{{
+		name: "graphql", method: "POST", url: b.graphQLURL, body: graphQLBody(true),
+		handler: b.graphQL, graphQL: true, pageInfo: true,
+	}}
+	if o.edgesOnly {
+		targets = append(targets, &target{
+			name: "graphql-edges", method: "POST", url: b.graphQLURL, body: graphQLBody(false),
+			handler: b.graphQL, graphQL: true,
+		})
+	}
+	plain := &target{name: "plain", method: "GET", url: b.plainURL, handler: b.plain}
+	targets = append(targets, plain)
+	for _, t := range targets {
+		t.token = b.token
+	}
+
+	// The comparison means something only if both answer the same.
+	c := newClient(1)
+	want := min(pageSize, o.messages)
+	for _, t := range targets[:len(targets)-1] {
+		gsize, psize, err := validate(ctx, c, t, plain, want)
+		if err != nil {
+			return nil, err
+		}
+		r.bodies[t.name], r.bodies[plain.name] = gsize, psize
+		say("%s and plain return the same %d rows", t.name, want)
+	}
+
+	reader := b.app.DB.Driver.Reader()
+	var err error
+	if r.plan, err = explain(ctx, reader, plainQuery, "INBOX", string(b.org), pageSize+1); err != nil {
+		return nil, err
+	}
+	if r.countPlan, err = explain(ctx, reader, countQuery, "INBOX", string(b.org)); err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		if r.allocs[t.name], err = measureAllocs(ctx, t, o.allocRequests, o.memProfile); err != nil {
+			return nil, err
+		}
+	}
+	return targets, nil
 }
 
 // measure runs the in-process load: rounds × targets phases, each after

@@ -113,7 +113,7 @@ func (h *plainHandler) list(ctx context.Context, org pulid.ID, box string, n int
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	p := &page{Messages: make([]message, 0, n)}
 	for rows.Next() {
 		if len(p.Messages) == n {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -14,20 +15,32 @@ import (
 
 // results is everything one run measured.
 type results struct {
-	command          string
-	machine          string
-	messages         int
-	clients          int
-	warmup, duration time.Duration
-	rounds           int
-	gqlBody          int
-	plainBody        int
-	phases           []*phase // in the order run
-	allocs           map[string]allocs
-	allocRequests    int
-	wrk              []*wrkResult
-	wrkDuration      time.Duration
-	plan             []string
+	command   string
+	revision  string
+	opts      options
+	machine   string
+	bodies    map[string]int // response body bytes by target
+	phases    []*phase       // in the order run
+	allocs    map[string]allocs
+	wrk       []*wrkResult
+	plan      []string
+	countPlan []string
+	// loadBefore and loadAfter are /proc/loadavg around the measurements:
+	// other work on the machine shows up there, and in the figures.
+	loadBefore, loadAfter string
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages, or "?".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // machine describes the host for the report.
@@ -52,13 +65,23 @@ func machine(ctx context.Context, db *sql.DB) string {
 		runtime.GOOS, runtime.GOARCH, version)
 }
 
+// revision names the code measured: the git commit, marked dirty when the
+// working tree has changes, or "unknown" outside a git checkout.
+func revision(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // explain returns SQLite's plan for query.
 func explain(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
 	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var plan []string
 	for rows.Next() {
 		var id, parent, unused int
@@ -73,107 +96,140 @@ func explain(ctx context.Context, db *sql.DB, query string, args ...any) ([]stri
 
 // write prints the results as Markdown, ready for docs/PERFORMANCE.md.
 func (r *results) write(w io.Writer) {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p := func(format string, a ...any) { _, _ = fmt.Fprintf(w, format, a...) }
+	o := r.opts
+	names := r.targetNames()
 	p("### Run of %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	p("- Command: `%s`\n", r.command)
-	p("- Machine: %s\n", r.machine)
-	p("- Data: %d messages in the measured INBOX and %d in another organization's; "+
-		"pages of %d rows: %s (GraphQL) and %s (plain) of JSON\n",
-		r.messages, r.messages, pageSize, kib(float64(r.gqlBody)), kib(float64(r.plainBody)))
-	p("- In-process load: %d clients, %v warm-up then %v per phase, %d rounds of "+
-		"GraphQL then plain\n\n", r.clients, r.warmup, r.duration, r.rounds)
+	p("- Command: `%s` at %s\n", r.command, r.revision)
+	p("- Machine: %s; load average %s before the measurements, %s after\n",
+		r.machine, r.loadBefore, r.loadAfter)
+	p("- Data: %d messages in the measured INBOX and %d in another organization's", o.messages, o.messages)
+	if o.extraIndex {
+		p("; **what-if index** `messages (organization_id, internal_date)` added")
+	}
+	p("\n- Page of %d rows; response bodies:", pageSize)
+	for i, n := range names {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		p("%s %s %s", sep, n, kib(float64(r.bodies[n])))
+	}
+	p("\n- In-process load: %d clients, %v warm-up then %v per phase, %d rounds of %s\n\n",
+		o.clients, o.warmup, o.duration, o.rounds, strings.Join(names, ", "))
 
 	p("#### In-process load generator\n\n")
-	p("| Endpoint | Round | Requests | Req/s | p50 ms | p90 ms | p99 ms | Max ms | Allocs/req† |\n")
-	p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("| Endpoint | Round | Requests | Req/s | p50 ms | p90 ms | p99 ms | Max ms | CPU ms/req† | Allocs/req† |\n")
+	p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	byTarget := map[string][]*phase{}
-	var order []string
 	for _, ph := range r.phases {
-		s := summarize(ph)
-		p("| %s | %d | %s |\n", ph.target, ph.round, s.row())
-		if byTarget[ph.target] == nil {
-			order = append(order, ph.target)
-		}
+		p("| %s | %d | %s |\n", ph.target, ph.round, summarize(ph).row())
 		byTarget[ph.target] = append(byTarget[ph.target], ph)
 	}
 	all := map[string]stats{}
-	for _, name := range order {
-		all[name] = summarize(byTarget[name]...)
-		p("| **%s** | all | %s |\n", name, all[name].row())
+	for _, n := range names {
+		all[n] = summarize(byTarget[n]...)
+		p("| **%s** | all | %s |\n", n, all[n].row())
 	}
-	p("\n† heap allocations of the whole process per request, load generator included.\n\n")
-	if len(order) == 2 {
-		g, pl := all[order[0]], all[order[1]]
-		r.ratio(w, g.rps, pl.rps, g.p99, pl.p99)
+	p("\n† CPU time and heap allocations of the whole process per request, load generator " +
+		"included.\n\n")
+	base := all[names[len(names)-1]]
+	for _, n := range names[:len(names)-1] {
+		ratio(w, n, cost{all[n].rps, all[n].p99, all[n].cpuPerReq}, cost{base.rps, base.p99, base.cpuPerReq})
 	}
 
 	if len(r.wrk) > 0 {
-		r.writeWrk(w)
+		r.writeWrk(w, names)
 	}
 
-	p("#### Allocations per request, handler alone\n\n")
+	p("\n#### Allocations per request, handler alone\n\n")
 	p("| Endpoint | Allocs/req | KiB/req |\n|---|--:|--:|\n")
-	for _, name := range order {
-		a := r.allocs[name]
-		p("| %s | %.0f | %.1f |\n", name, a.objects, a.bytes/1024)
+	for _, n := range names {
+		a := r.allocs[n]
+		p("| %s | %.0f | %.1f |\n", n, a.objects, a.bytes/1024)
 	}
-	p("\nMeasured by calling each handler directly %d times in a row, no client or "+
-		"network in between.\n\n", r.allocRequests)
+	p("\nEach handler called directly %d times in a row, no client or network in between.\n\n",
+		o.allocRequests)
 
-	p("#### SQLite plan of the page query (both endpoints)\n\n```\n%s\n```\n",
+	p("#### SQLite plans\n\nThe page query (both endpoints):\n\n```\n%s\n```\n\n",
 		strings.Join(r.plan, "\n"))
+	p("The COUNT that entgql adds when pageInfo is selected:\n\n```\n%s\n```\n",
+		strings.Join(r.countPlan, "\n"))
 }
 
-func (r *results) writeWrk(w io.Writer) {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	threads := min(runtime.NumCPU(), r.clients)
-	p("#### wrk, a separate process (`wrk -t%d -c%d -d%v`)\n\n", threads, r.clients, r.wrkDuration)
-	p("| Endpoint | Round | Requests | Req/s | p50 ms | p90 ms | p99 ms | Max ms |\n")
-	p("|---|---|--:|--:|--:|--:|--:|--:|\n")
+// targetNames returns the targets in the order they ran, plain last.
+func (r *results) targetNames() []string {
+	var names []string
+	for _, ph := range r.phases {
+		if ph.round == 1 {
+			names = append(names, ph.target)
+		}
+	}
+	return names
+}
+
+func (r *results) writeWrk(w io.Writer, names []string) {
+	p := func(format string, a ...any) { _, _ = fmt.Fprintf(w, format, a...) }
+	threads := min(runtime.NumCPU(), r.opts.clients)
+	p("#### wrk, a separate process (`wrk -t%d -c%d -d%v`)\n\n", threads, r.opts.clients,
+		r.opts.wrkDuration)
+	p("| Endpoint | Round | Requests | Req/s | p50 ms | p90 ms | p99 ms | Max ms | Server CPU ms/req |\n")
+	p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	type sum struct {
 		requests int64
 		elapsed  time.Duration
+		cpu      time.Duration
 		p99      []time.Duration
 	}
 	sums := map[string]*sum{}
-	var order []string
 	for _, x := range r.wrk {
-		p("| %s | %d | %d | %.0f | %s | %s | %s | %s |\n", x.target, x.round, x.requests, x.rps(),
-			ms(x.p50), ms(x.p90), ms(x.p99), ms(x.max))
+		p("| %s | %d | %d | %.0f | %s | %s | %s | %s | %s |\n", x.target, x.round, x.requests, x.rps(),
+			ms(x.p50), ms(x.p90), ms(x.p99), ms(x.max), ms(x.cpu/time.Duration(x.requests)))
 		if sums[x.target] == nil {
 			sums[x.target] = &sum{}
-			order = append(order, x.target)
 		}
 		s := sums[x.target]
 		s.requests += x.requests
 		s.elapsed += x.elapsed
+		s.cpu += x.cpu
 		s.p99 = append(s.p99, x.p99)
 	}
-	p("\nwrk reports percentiles per run only, so the ratio below takes the mean of the " +
-		"rounds' p99.\n\n")
-	if len(order) == 2 {
-		g, pl := sums[order[0]], sums[order[1]]
-		r.ratio(w, float64(g.requests)/g.elapsed.Seconds(), float64(pl.requests)/pl.elapsed.Seconds(),
-			mean(g.p99), mean(pl.p99))
+	p("\nwrk reports percentiles per run only, so the p99 ratio takes the mean of the rounds' p99.\n\n")
+	c := func(s *sum) cost {
+		return cost{float64(s.requests) / s.elapsed.Seconds(), mean(s.p99), s.cpu / time.Duration(s.requests)}
+	}
+	base := c(sums[names[len(names)-1]])
+	for _, n := range names[:len(names)-1] {
+		ratio(w, n, c(sums[n]), base)
 	}
 }
 
-// ratio prints how much more a GraphQL request costs than a plain one and
-// whether that is under the target of twice.
-func (r *results) ratio(w io.Writer, gRPS, pRPS float64, gP99, pP99 time.Duration) {
-	cost := pRPS / gRPS
-	lat := float64(gP99) / float64(pP99)
+// cost is what an endpoint's requests cost: throughput, p99 latency and
+// CPU time per request.
+type cost struct {
+	rps float64
+	p99 time.Duration
+	cpu time.Duration
+}
+
+// ratio prints how much more a request to name costs than a plain one,
+// and whether that is under the target of twice on all three counts.
+func ratio(w io.Writer, name string, g, pl cost) {
+	rps := pl.rps / g.rps
+	lat := float64(g.p99) / float64(pl.p99)
+	cpu := float64(g.cpu) / float64(pl.cpu)
 	verdict := "met"
-	if cost >= 2 || lat >= 2 {
+	if rps >= 2 || lat >= 2 || cpu >= 2 {
 		verdict = "**not met**"
 	}
-	fmt.Fprintf(w, "GraphQL/plain: **%.2f×** the cost per request (plain serves %.0f req/s, "+
-		"GraphQL %.0f), **%.2f×** the p99 latency. Target < 2×: %s.\n\n", cost, pRPS, gRPS, lat, verdict)
+	_, _ = fmt.Fprintf(w, "%s/plain: **%.2f×** the time per request at saturation (plain %.0f req/s, "+
+		"%s %.0f), **%.2f×** the p99 latency, **%.2f×** the CPU per request. Target < 2×: %s.\n\n",
+		name, rps, pl.rps, name, g.rps, lat, cpu, verdict)
 }
 
 func (s stats) row() string {
-	return fmt.Sprintf("%d | %.0f | %s | %s | %s | %s | %.0f", s.requests, s.rps,
-		ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max), s.mallocsPerReq)
+	return fmt.Sprintf("%d | %.0f | %s | %s | %s | %s | %s | %.0f", s.requests, s.rps,
+		ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max), ms(s.cpuPerReq), s.mallocsPerReq)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }

@@ -62,7 +62,7 @@ func seedBatch(ctx context.Context, c *ent.Client, box *mailboxRef, rng *rand.Ra
 			SetOrganizationID(box.org).
 			SetSha256(m.sha256).
 			SetSize(m.size).
-			SetKey("sha256/"+m.sha256))
+			SetKey(string(box.org)+"/"+m.sha256)) // as mail/store names them
 	}
 	saved, err := tx.Blob.CreateBulk(blobs...).Save(ctx)
 	if err != nil {

@@ -71,6 +71,7 @@ type wrkResult struct {
 	bytes              int64 // status line, headers and body
 	ioErrs, statusErrs int64
 	p50, p90, p99, max time.Duration
+	cpu                time.Duration // the servers' CPU time during the run
 }
 
 func (r *wrkResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -88,11 +89,17 @@ func runWrk(ctx context.Context, bin, script string, t *target, clients int,
 		"--timeout", "10s", "-s", script, t.url)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	cpu0 := cpuTime()
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("wrk %s: %w: %s", t.name, err, stderr.Bytes())
 	}
-	return parseWrk(t.name, out)
+	r, err := parseWrk(t.name, out)
+	if err != nil {
+		return nil, err
+	}
+	r.cpu = cpuTime() - cpu0
+	return r, nil
 }
 
 // parseWrk reads the line that the script's done hook printed.

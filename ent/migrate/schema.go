@@ -572,7 +572,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "address", Type: field.TypeString},
 		{Name: "domain", Type: field.TypeString},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"queued", "deferred", "delivered", "bounced", "failed", "cancelled"}, Default: "queued"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"queued", "deferred", "delivered", "bounced", "failed", "canceled"}, Default: "queued"},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
 		{Name: "last_error", Type: field.TypeString, Default: ""},

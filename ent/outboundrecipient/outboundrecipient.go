@@ -154,7 +154,7 @@ const (
 	StatusDelivered Status = "delivered"
 	StatusBounced   Status = "bounced"
 	StatusFailed    Status = "failed"
-	StatusCancelled Status = "cancelled"
+	StatusCanceled  Status = "canceled"
 )
 
 func (s Status) String() string {
@@ -164,7 +164,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusQueued, StatusDeferred, StatusDelivered, StatusBounced, StatusFailed, StatusCancelled:
+	case StatusQueued, StatusDeferred, StatusDelivered, StatusBounced, StatusFailed, StatusCanceled:
 		return nil
 	default:
 		return fmt.Errorf("outboundrecipient: invalid enum value for status field: %q", s)

@@ -286,6 +286,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(selector string) error {
 			for _, fn := range fns {
@@ -411,7 +412,21 @@ func init() {
 	// domain.DefaultDkimSelector holds the default value on creation for the dkim_selector field.
 	domain.DefaultDkimSelector = domainDescDkimSelector.Default.(string)
 	// domain.DkimSelectorValidator is a validator for the "dkim_selector" field. It is called by the builders before save.
-	domain.DkimSelectorValidator = domainDescDkimSelector.Validators[0].(func(string) error)
+	domain.DkimSelectorValidator = func() func(string) error {
+		validators := domainDescDkimSelector.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(dkim_selector string) error {
+			for _, fn := range fns {
+				if err := fn(dkim_selector); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// domainDescVerified is the schema descriptor for verified field.
 	domainDescVerified := domainFields[2].Descriptor()
 	// domain.DefaultVerified holds the default value on creation for the verified field.

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"regexp"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
@@ -11,6 +13,10 @@ import (
 
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
+
+// dnsLabel matches one lower-case DNS label (RFC 1123 §2.1), the form of a
+// DKIM selector: it ends up in a DNS name and in the s= tag of signatures.
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Domain is a hosted mail domain. Its name is unique across the server:
 // one organization owns mail for an FQDN.
@@ -35,6 +41,7 @@ func (Domain) Fields() []ent.Field {
 		field.String("dkim_selector").
 			Default("default").
 			MaxLen(63).
+			Match(dnsLabel).
 			Comment("Selector of the active DKIM key: <selector>._domainkey.<name>."),
 		field.Bool("verified").
 			Default(false).

@@ -129,7 +129,7 @@ func (DKIMKey) Mixin() []ent.Mixin {
 func (DKIMKey) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("domain_id").GoType(pulid.ID("")).Immutable(),
-		field.String("selector").NotEmpty().MaxLen(63).Immutable(),
+		field.String("selector").NotEmpty().MaxLen(63).Match(dnsLabel).Immutable(),
 		field.Enum("algorithm").Values("rsa", "ed25519").Immutable(),
 		field.Bytes("private_key").Sensitive().Immutable().
 			Comment("PKCS#8 DER."),

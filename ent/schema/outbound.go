@@ -90,7 +90,7 @@ func (OutboundRecipient) Fields() []ent.Field {
 		field.String("domain").NotEmpty().Immutable().
 			Comment("The recipient's domain, lower case: the delivery unit key."),
 		field.Enum("status").
-			Values("queued", "deferred", "delivered", "bounced", "failed", "cancelled").
+			Values("queued", "deferred", "delivered", "bounced", "failed", "canceled").
 			Default("queued"),
 		field.Int("attempts").NonNegative().Default(0),
 		field.Time("next_attempt_at").Optional().Nillable(),

@@ -7,10 +7,8 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/account"
-	"github.com/lightr-mail/lightr/ent/apikey"
 	"github.com/lightr-mail/lightr/ent/mailalias"
 	"github.com/lightr-mail/lightr/ent/mailbox"
-	"github.com/lightr-mail/lightr/ent/predicate"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/auth"
@@ -161,14 +159,16 @@ func FindAccount(ctx context.Context, c *ent.Client, idOrEmail string) (*ent.Acc
 	return c.Account.Query().Where(account.Email(local + "@" + dom)).Only(ctx)
 }
 
-func apikeyOrg(id pulid.ID) predicate.APIKey { return apikey.OrganizationID(id) }
-
 // DeleteAccount removes an account with its mailboxes and messages (the
 // foreign keys cascade), then the raw messages nothing references any more.
 func DeleteAccount(ctx context.Context, c *ent.Client, id pulid.ID) error {
+	a, err := c.Account.Get(ctx, id)
+	if err != nil {
+		return err
+	}
 	if err := c.Account.DeleteOneID(id).Exec(ctx); err != nil {
 		return err
 	}
-	_, err := store.New().CollectGarbage(ctx, c)
+	_, err = store.New().CollectGarbage(ctx, c, a.OrganizationID)
 	return err
 }

@@ -36,6 +36,20 @@ func CreateAlias(ctx context.Context, c *ent.Client, in ent.CreateAliasInput) (*
 // UpdateAlias changes an alias's destinations.
 func UpdateAlias(ctx context.Context, c *ent.Client, id pulid.ID,
 	in ent.UpdateAliasInput) (*ent.MailAlias, error) {
+	if in.AppendDestinations != nil {
+		// entgql v0.7.0's SetInput appends the wrong list, so appending is
+		// done here, as a replacement of the whole list.
+		a, err := c.MailAlias.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		base := in.Destinations
+		if base == nil {
+			base = a.Destinations
+		}
+		in.Destinations = append(append([]string(nil), base...), in.AppendDestinations...)
+		in.AppendDestinations = nil
+	}
 	if in.Destinations != nil {
 		var err error
 		if in.Destinations, err = normalizeDestinations(in.Destinations); err != nil {

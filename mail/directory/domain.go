@@ -7,7 +7,15 @@ import (
 	"strings"
 
 	"github.com/lightr-mail/lightr/ent"
+	"entgo.io/ent/privacy"
+
 	"github.com/lightr-mail/lightr/ent/account"
+	"github.com/lightr-mail/lightr/ent/apikey"
+	"github.com/lightr-mail/lightr/ent/event"
+	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/suppression"
+	"github.com/lightr-mail/lightr/ent/template"
+	"github.com/lightr-mail/lightr/ent/webhook"
 	"github.com/lightr-mail/lightr/ent/dkimkey"
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailalias"
@@ -15,6 +23,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/dkim"
+	"github.com/lightr-mail/lightr/mail/store"
 )
 
 // ErrNotEmpty is returned when deleting something that still holds data.
@@ -35,7 +44,7 @@ func orgFor(ctx context.Context, named *pulid.ID) (pulid.ID, error) {
 	case v.Admin():
 		return *named, nil
 	case named != nil && *named != "" && *named != v.OrgID:
-		return "", inputErr("organizationID", "not your organization")
+		return "", privacy.Denyf("directory: not your organization")
 	}
 	return v.OrgID, nil
 }
@@ -73,9 +82,15 @@ func UpdateDomain(ctx context.Context, c *ent.Client, id pulid.ID,
 	return c.Domain.UpdateOneID(id).SetInput(in).Save(ctx)
 }
 
-// DeleteDomain removes a domain with its aliases and DKIM keys. A domain
-// that still has accounts is refused: their mail would go with it.
+// DeleteDomain removes a domain with its aliases, DKIM keys and outbound
+// history. A domain that still has accounts is refused: their mail would
+// go with it.
 func DeleteDomain(ctx context.Context, c *ent.Client, id pulid.ID) error {
+	// Permission first, so that a caller who may not delete learns nothing
+	// about what the domain holds.
+	if !viewer.FromContext(ctx).Has(viewer.ScopeWrite) {
+		return privacy.Denyf("directory: the %q scope is required", viewer.ScopeWrite)
+	}
 	d, err := c.Domain.Get(ctx, id)
 	if err != nil {
 		return err
@@ -93,7 +108,16 @@ func DeleteDomain(ctx context.Context, c *ent.Client, id pulid.ID) error {
 	if _, err := c.DKIMKey.Delete().Where(dkimkey.DomainID(d.ID)).Exec(ctx); err != nil {
 		return err
 	}
-	return c.Domain.DeleteOneID(d.ID).Exec(ctx)
+	// Recipients and attempts go with their message (ON DELETE CASCADE).
+	_, err = c.OutboundMessage.Delete().Where(outboundmessage.DomainID(d.ID)).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.Domain.DeleteOneID(d.ID).Exec(ctx); err != nil {
+		return err
+	}
+	_, err = store.New().CollectGarbage(ctx, c, d.OrganizationID)
+	return err
 }
 
 // FindDomain returns the domain with the given id or name.
@@ -109,8 +133,15 @@ func FindDomain(ctx context.Context, c *ent.Client, idOrName string) (*ent.Domai
 }
 
 // DeleteOrganization removes an organization that has no domains left,
-// with its API keys. Admin only (the privacy rules enforce it).
+// with everything else it owns: API keys, templates, webhooks,
+// suppressions, its event log and stored blobs. Admin only.
 func DeleteOrganization(ctx context.Context, c *ent.Client, id pulid.ID) error {
+	if !viewer.FromContext(ctx).Admin() {
+		return privacy.Denyf("directory: deleting an organization is for the server admin")
+	}
+	if _, err := c.Organization.Get(ctx, id); err != nil {
+		return err
+	}
 	n, err := c.Domain.Query().Where(domain.OrganizationID(id)).Count(ctx)
 	if err != nil {
 		return err
@@ -118,8 +149,23 @@ func DeleteOrganization(ctx context.Context, c *ent.Client, id pulid.ID) error {
 	if n > 0 {
 		return fmt.Errorf("%w: organization has %d domains; delete them first", ErrNotEmpty, n)
 	}
-	if _, err := c.APIKey.Delete().Where(apikeyOrg(id)).Exec(ctx); err != nil {
-		return err
+	// The event log is append-only for everyone but the system; it goes
+	// with its organization.
+	sys := systemContext(ctx)
+	deletes := []func() (int, error){
+		func() (int, error) { return c.APIKey.Delete().Where(apikey.OrganizationID(id)).Exec(ctx) },
+		func() (int, error) { return c.Template.Delete().Where(template.OrganizationID(id)).Exec(ctx) },
+		func() (int, error) { return c.Webhook.Delete().Where(webhook.OrganizationID(id)).Exec(ctx) },
+		func() (int, error) {
+			return c.Suppression.Delete().Where(suppression.OrganizationID(id)).Exec(ctx)
+		},
+		func() (int, error) { return c.Event.Delete().Where(event.OrganizationID(id)).Exec(sys) },
+		func() (int, error) { return store.New().CollectGarbage(ctx, c, id) },
+	}
+	for _, del := range deletes {
+		if _, err := del(); err != nil {
+			return err
+		}
 	}
 	return c.Organization.DeleteOneID(id).Exec(ctx)
 }

@@ -88,19 +88,19 @@ func (s *Store) Load(ctx context.Context, c *ent.Client, b *ent.Blob) ([]byte, e
 }
 
 // unreferenced selects blobs that no message and no outbound message uses.
-const unreferenced = `SELECT id, key FROM blobs WHERE
+const unreferenced = `SELECT id, key FROM blobs WHERE organization_id = ? AND
 	NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = blobs.id) AND
 	NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.blob_id = blobs.id)
 	LIMIT 500`
 
-// CollectGarbage deletes blobs that nothing references any more, with
-// their bytes, and returns how many went. Run it after deleting messages
-// (in the same transaction) and periodically.
-func (s *Store) CollectGarbage(ctx context.Context, c *ent.Client) (int, error) {
+// CollectGarbage deletes org's blobs that nothing references any more,
+// with their bytes, and returns how many went. Run it after deleting
+// messages (in the same transaction) and periodically.
+func (s *Store) CollectGarbage(ctx context.Context, c *ent.Client, org pulid.ID) (int, error) {
 	sys := rule.SystemContext(ctx)
 	total := 0
 	for {
-		rows, err := c.QueryContext(sys, unreferenced)
+		rows, err := c.QueryContext(sys, unreferenced, string(org))
 		if err != nil {
 			return total, fmt.Errorf("store: find garbage: %w", err)
 		}

@@ -63,7 +63,7 @@ func TestStore_CollectGarbage(t *testing.T) {
 	must(d.Message.Create().SetAccountID(acc.ID).SetMailboxID(box.ID).SetBlobID(kept.ID).
 		SetUID(1).SetInternalDate(time.Now()).SetSize(4).Save(ctx))
 
-	if n := must(s.CollectGarbage(ctx, d.Client)); n != 1 {
+	if n := must(s.CollectGarbage(ctx, d.Client, org.ID)); n != 1 {
 		t.Fatalf("collected %d blobs, want 1", n)
 	}
 	if _, err := d.Blob.Get(ctx, gone.ID); !ent.IsNotFound(err) {
@@ -80,7 +80,7 @@ func TestStore_CollectGarbage(t *testing.T) {
 	if err := d.Account.DeleteOneID(acc.ID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := must(s.CollectGarbage(ctx, d.Client)); n != 1 {
+	if n := must(s.CollectGarbage(ctx, d.Client, org.ID)); n != 1 {
 		t.Fatalf("collected %d blobs after the account went, want 1", n)
 	}
 }

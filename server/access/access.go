@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
@@ -37,7 +38,13 @@ type Authenticator struct {
 	Log                *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	pending sync.WaitGroup // last-use updates still running
 }
+
+// Wait blocks until the background updates of API key use are done; call
+// it before closing the database.
+func (a *Authenticator) Wait() { a.pending.Wait() }
 
 func (a *Authenticator) now() time.Time {
 	if a.Now != nil {
@@ -76,13 +83,14 @@ func (a *Authenticator) apiKey(ctx context.Context, secret string) (*viewer.View
 	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
 		return nil, fmt.Errorf("%w: API key %s expired", ErrUnauthenticated, k.ID)
 	}
-	a.touch(sys, k, now)
 	if k.Admin {
+		a.touch(sys, k, now)
 		return &viewer.Viewer{Kind: viewer.KindAdmin, Subject: string(k.ID)}, nil
 	}
 	if err := a.checkOrg(sys, k.OrganizationID); err != nil {
 		return nil, err
 	}
+	a.touch(sys, k, now)
 	return &viewer.Viewer{
 		Kind:    viewer.KindOrg,
 		OrgID:   k.OrganizationID,
@@ -97,7 +105,9 @@ func (a *Authenticator) touch(ctx context.Context, k *ent.APIKey, now time.Time)
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < time.Minute {
 		return
 	}
+	a.pending.Add(1)
 	go func() {
+		defer a.pending.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := a.Client.APIKey.UpdateOneID(k.ID).SetLastUsedAt(now).Exec(ctx); err != nil &&

@@ -69,5 +69,8 @@ func Open(ctx context.Context, c *config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close waits for background writes and releases the database.
+func (a *App) Close() error {
+	a.Auth.Wait()
+	return a.DB.Close()
+}

@@ -121,7 +121,8 @@ func TestAuth_RefusesBadCredentials(t *testing.T) {
 	// Organizations whose credentials must stop working.
 	deleted := createOrg(t, e, "Deleted")
 	deletedToken := e.Token(t, pulid.ID(deleted))
-	if err := e.App.DB.Client.Organization.DeleteOneID(pulid.ID(deleted)).Exec(e.Admin()); err != nil {
+	err = e.App.DB.Client.Organization.DeleteOneID(pulid.ID(deleted)).Exec(e.Admin())
+	if err != nil {
 		t.Fatal(err)
 	}
 	disabled := createOrg(t, e, "Disabled")
@@ -307,4 +308,25 @@ func TestAuth_APIKeys(t *testing.T) {
 		// organization; let that write finish before the database closes.
 		keyUseRecorded(t, e, secret, time.Second)
 	})
+}
+
+func TestAuth_DatabaseFailureIsNotUnauthenticated(t *testing.T) {
+	e := servertest.New(t, nil)
+	org := createOrg(t, e, "A")
+	token := e.Token(t, pulid.ID(org))
+	wantOK(t, e.Do(t, token, whoAmI, nil)) // control
+
+	// With the database gone, a valid credential cannot be checked: that
+	// is the server's failure, and a 401 would tell the client to throw
+	// its credential away.
+	if err := e.App.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, r := postGraphQL(t, e, http.Header{"Authorization": {"Bearer " + token}}, whoAmI, nil)
+	if raw.Status < 500 {
+		t.Errorf("status %d, want a 5xx", raw.Status)
+	}
+	if r.Code() == "UNAUTHENTICATED" {
+		t.Errorf("extensions.code = %q (%q), want a server error", r.Code(), r.Errors[0].Message)
+	}
 }

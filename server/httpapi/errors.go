@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"entgo.io/ent/privacy"
 	"github.com/99designs/gqlgen/graphql"
@@ -54,7 +55,9 @@ func classify(err error) (code, msg string, internal bool) {
 	case errors.Is(err, directory.ErrNotEmpty), errors.Is(err, directory.ErrLimit):
 		return CodeBadUserInput, err.Error(), false
 	case ent.IsValidationError(err):
-		return CodeBadUserInput, err.Error(), false
+		var ve *ent.ValidationError
+		errors.As(err, &ve)
+		return CodeBadUserInput, lowerCamel(ve.Name) + ": invalid value", false
 	case ent.IsConstraintError(err):
 		return CodeBadUserInput, "conflicts with an existing object (a name or address already in use)", false
 	}
@@ -71,7 +74,14 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return gqlErr // from gqlgen itself: parse, validation, complexity
 		}
 		var cause *gqlerror.Error
-		if errors.As(err, &cause) && cause.Err != nil {
+		if errors.As(err, &cause) {
+			if cause.Err == nil {
+				// gqlgen's own errors (a body that does not decode, a
+				// disabled introspection, bad variables) are about the
+				// request, and their messages are safe to show.
+				gqlErr.Extensions = map[string]any{"code": CodeBadUserInput}
+				return gqlErr
+			}
 			err = cause.Err
 		}
 		code, msg, internal := classify(err)
@@ -95,4 +105,16 @@ func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errors.New("internal error")
 	}
+}
+
+// lowerCamel turns an Ent field name (dkim_selector) into its GraphQL
+// name (dkimSelector).
+func lowerCamel(s string) string {
+	parts := strings.Split(s, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
 }

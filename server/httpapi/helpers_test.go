@@ -130,7 +130,8 @@ func createAlias(t testing.TB, e *servertest.Env, bearer, domain, local string) 
 
 // createAPIKey makes an API key with bearer's credential and returns its id
 // and secret.
-func createAPIKey(t testing.TB, e *servertest.Env, bearer string, in map[string]any) (string, string) {
+func createAPIKey(t testing.TB, e *servertest.Env, bearer string,
+	in map[string]any) (string, string) {
 	t.Helper()
 	var out struct {
 		CreateAPIKey struct {

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,8 +60,8 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 
 	gql := graphQL(o)
-	mux.Handle("POST /graphql", authenticate(o.Auth, gql))
-	mux.Handle("GET /graphql", authenticate(o.Auth, gql))
+	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, gql))
+	mux.Handle("GET /graphql", checkGETParams(authenticate(o.Auth, o.Log, gql)))
 	if o.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("Lightr", "/graphql"))
 		mux.Handle("GET /graphiql", playground.Handler("Lightr", "/graphql"))
@@ -94,18 +96,20 @@ func graphQL(o Options) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
+	srv.SetQueryCache(pagingCache{
+		Cache:    lru.New[*ast.QueryDocument](o.QueryCacheSize),
+		pageSize: o.PageSize,
+	})
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
-	srv.Use(depthLimit{Max: o.MaxDepth})
+	srv.Use(queryLimits{MaxDepth: o.MaxDepth, MaxPage: o.MaxPageSize, Introspection: o.Introspection})
 	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
 	// Every mutation runs in one transaction, committed only if all of it
 	// succeeds.
-	srv.Use(entgql.Transactioner{TxOpener: o.Client})
-	srv.AroundFields(pageLimit(o.PageSize, o.MaxPageSize))
+	srv.Use(transactioner{entgql.Transactioner{TxOpener: o.Client}})
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	return srv
@@ -113,7 +117,7 @@ func graphQL(o Options) http.Handler {
 
 // authenticate puts the viewer of the request's bearer credential in its
 // context, or answers 401 with a GraphQL-shaped UNAUTHENTICATED error.
-func authenticate(a *access.Authenticator, next http.Handler) http.Handler {
+func authenticate(a *access.Authenticator, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
@@ -121,12 +125,18 @@ func authenticate(a *access.Authenticator, next http.Handler) http.Handler {
 			return
 		}
 		v, err := a.Authenticate(r.Context(), strings.TrimSpace(bearer))
-		if err != nil {
-			if a.Log != nil {
-				a.Log.Info("authentication refused", "remote_ip", r.RemoteAddr,
-					"request_id", requestID(r.Context()), "err", err)
-			}
+		switch {
+		case errors.Is(err, access.ErrUnauthenticated):
+			log.Info("authentication refused", "remote_ip", r.RemoteAddr,
+				"request_id", requestID(r.Context()), "err", err)
 			unauthenticated(w, "invalid or expired credential")
+			return
+		case err != nil:
+			// Not the credential's fault: a 401 would make clients drop a
+			// valid token, so say the server failed.
+			log.Error("authentication failed", "request_id", requestID(r.Context()), "err", err)
+			writeError(w, http.StatusInternalServerError, CodeInternal,
+				"internal error (request "+requestID(r.Context())+")")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
@@ -134,22 +144,49 @@ func authenticate(a *access.Authenticator, next http.Handler) http.Handler {
 }
 
 func unauthenticated(w http.ResponseWriter, msg string) {
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="lightr"`)
-	w.WriteHeader(http.StatusUnauthorized)
+	writeError(w, http.StatusUnauthorized, CodeUnauthenticated, msg)
+}
+
+// writeError answers with a GraphQL-shaped error outside gqlgen.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []any{map[string]any{
 			"message":    msg,
-			"extensions": map[string]any{"code": CodeUnauthenticated},
+			"extensions": map[string]any{"code": code},
 		}},
 	})
 }
 
-// limitBody caps request bodies.
+// limitBody caps request bodies: one announced as too large is refused
+// with 413 before it is read; a chunked one is cut off at n bytes.
 func limitBody(n int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n > 0 && r.ContentLength > n {
+			writeError(w, http.StatusRequestEntityTooLarge, CodeBadUserInput,
+				"request body larger than "+strconv.FormatInt(n, 10)+" bytes")
+			return
+		}
 		if n > 0 && r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, n)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkGETParams refuses a GET whose variables or extensions are not JSON
+// objects, which gqlgen would answer without an error code.
+func checkGETParams(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range []string{"variables", "extensions"} {
+			v := r.URL.Query().Get(p)
+			var obj map[string]any
+			if v != "" && json.Unmarshal([]byte(v), &obj) != nil {
+				writeError(w, http.StatusBadRequest, CodeBadUserInput, p+" must be a JSON object")
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
