@@ -40,7 +40,7 @@ func newAddAccountCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			ctx := viewer.AdminContext(cmd.Context())
 			d, err := directory.FindDomain(ctx, a.DB.Client, dom)
 			if err != nil {
@@ -88,7 +88,7 @@ func newListAccountsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			ctx := viewer.AdminContext(cmd.Context())
 			q := a.DB.Account.Query().Order(ent.Asc(account.FieldEmail))
 			if dom != "" {

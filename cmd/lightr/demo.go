@@ -25,7 +25,7 @@ func newDemoCmd() *cobra.Command {
 			path := filepath.Join(dir, config.FileName)
 			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 				if _, err := app.Init(cmd.Context(), app.InitOptions{
-					ConfigPath: path, Overrides: app.DemoOverrides(dir),
+					ConfigPath: path, Overrides: app.DemoOverrides(),
 				}); err != nil {
 					return err
 				}
@@ -35,7 +35,7 @@ func newDemoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			adminKey, err := app.DemoAdminKey(cmd.Context(), a, filepath.Join(dir, "admin-key.txt"))
 			if err != nil {
 				return err

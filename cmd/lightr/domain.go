@@ -25,7 +25,7 @@ func newAddDomainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			ctx := viewer.AdminContext(cmd.Context())
 			id := pulid.ID(org)
 			d, err := directory.CreateDomain(ctx, a.DB.Client, &id, ent.CreateDomainInput{Name: name})
@@ -53,7 +53,7 @@ func newListDomainsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			ctx := viewer.AdminContext(cmd.Context())
 			q := a.DB.Domain.Query().Order(ent.Asc(domain.FieldName))
 			if org != "" {
@@ -88,7 +88,7 @@ func newDKIMGenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			if algorithm == "" {
 				algorithm = a.Config.DKIM.Algorithm
 			}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +62,7 @@ func (c *cli) run(stdin string, args ...string) (string, string, int) {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		c.t.Fatalf("lightr %v: %v", args, err)
@@ -224,7 +225,7 @@ func TestCLI_ConfigPrecedence(t *testing.T) {
 
 	c.env = c.env[:2] // drop the LIGHTR_* variables: the bad files must decide
 	for name, yaml := range map[string]string{
-		"http.adress":   "http:\n  adress: 127.0.0.1:1\n",
+		"http.adress":   "http:\n  adress: 127.0.0.1:1\n", //nolint:misspell // the typo is the test
 		"http.addr":     "http:\n  addr: no-port\n",
 		"log.level":     "log:\n  level: loud\n",
 		"dkim.key_bits": "dkim:\n  key_bits: 1000\n",

@@ -68,6 +68,14 @@ func openApp(cmd *cobra.Command) (*app.App, error) {
 	return app.Open(cmd.Context(), cfg, app.NewLogger(cfg.Log, os.Stderr))
 }
 
+// closeApp closes a, reporting a failure on stderr: by then the command's
+// own work is done, and only the operator can act on it.
+func closeApp(cmd *cobra.Command, a *app.App) {
+	if err := a.Close(); err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "lightr: close database:", err)
+	}
+}
+
 // explain turns errors from the layers below into advice for the operator.
 func explain(err error) string {
 	var nf *ent.NotFoundError

@@ -22,7 +22,7 @@ func newAddOrgCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			in.MaxDomains, in.MaxAccounts = &maxDomains, &maxAccounts
 			ctx := viewer.AdminContext(cmd.Context())
 			o, err := a.DB.Organization.Create().SetInput(in).Save(ctx)
@@ -49,7 +49,7 @@ func newListOrgsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			ctx := viewer.AdminContext(cmd.Context())
 			orgs, err := a.DB.Organization.Query().Order(ent.Asc(organization.FieldID)).All(ctx)
 			if err != nil {

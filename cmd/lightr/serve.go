@@ -14,7 +14,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			a.Log.Info("lightr starting", "version", version, "config", a.Config.File,
 				"database", a.DB.Path())
 			return a.Serve(cmd.Context(), nil)

@@ -23,7 +23,7 @@ func newTokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer a.Close()
+			defer closeApp(cmd, a)
 			var list []string
 			if scopes != "" {
 				for _, s := range strings.Split(scopes, ",") {

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"context"
+	"errors"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -88,7 +89,7 @@ func filterTenant(ctx context.Context, q any, o TenantOptions) error {
 		case v.AccountID == "":
 			return privacy.Denyf("rule: account viewer without account")
 		case o.AccountColumn != "":
-			if err := filter(q, o.AccountColumn, string(v.AccountID)); err != privacy.Skip {
+			if err := filter(q, o.AccountColumn, string(v.AccountID)); !errors.Is(err, privacy.Skip) {
 				return err
 			}
 		case !o.AccountOrgWide:

@@ -32,7 +32,7 @@ func NormalizeDomain(name string) (string, error) {
 	name = strings.TrimSuffix(strings.TrimSpace(name), ".")
 	ascii, err := idna.Lookup.ToASCII(name)
 	if err != nil {
-		return "", fmt.Errorf("%w: domain %q: %v", ErrInvalidAddress, name, err)
+		return "", fmt.Errorf("%w: domain %q: %w", ErrInvalidAddress, name, err)
 	}
 	ascii = strings.ToLower(ascii)
 	if len(ascii) > 253 {
@@ -56,7 +56,8 @@ func validLabel(l string) bool {
 	}
 	for i := 0; i < len(l); i++ {
 		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		letter := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+		if !letter {
 			return false
 		}
 	}

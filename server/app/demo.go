@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
@@ -21,11 +20,11 @@ const (
 	DemoAccount = "alice"
 )
 
-// DemoOverrides are the configuration of `lightr demo`: everything under
-// dir, every listener on loopback.
-func DemoOverrides(dir string) map[string]any {
+// DemoOverrides are the configuration of `lightr demo`: every listener on
+// loopback, and the data next to the configuration file.
+func DemoOverrides() map[string]any {
 	return map[string]any{
-		"data_dir":  filepath.Join(dir, "data"),
+		"data_dir":  "data", // relative to the configuration file in dir
 		"http.addr": "127.0.0.1:8080",
 		"smtp.addr": "127.0.0.1:2525",
 		"imap.addr": "127.0.0.1:1143",

@@ -74,7 +74,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }() // a failure to close loses nothing here
 	k, err := access.CreateAdminKey(viewer.AdminContext(ctx), a.DB.Client, "admin (lightr init)")
 	if err != nil {
 		return nil, err

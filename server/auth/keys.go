@@ -95,7 +95,7 @@ func GenerateKeyFile(path string) error {
 	}
 	if err != nil {
 		// Do not leave a truncated key behind for the next run to trip on.
-		os.Remove(path)
+		_ = os.Remove(path) // the write error below is the one that matters
 		return fmt.Errorf("auth: write key file: %w", err)
 	}
 	return nil
@@ -188,7 +188,7 @@ func (ks *KeySet) JWKS() []byte { return bytes.Clone(ks.jwks) }
 func (ks *KeySet) PublicKeyPEM() []byte {
 	der, err := x509.MarshalPKIXPublicKey(ks.signer.Public())
 	if err != nil {
-		// Marshalling a well-formed Ed25519 key cannot fail.
+		// Marshaling a well-formed Ed25519 key cannot fail.
 		panic("auth: encode public key: " + err.Error())
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: pemPublicKey, Bytes: der})

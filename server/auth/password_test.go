@@ -236,7 +236,7 @@ func TestPasswordConcurrency(t *testing.T) {
 			}
 			ok, err := CheckPassword(hash, pw)
 			if err != nil || ok != (pw == "pw") {
-				errs <- fmt.Errorf("CheckPassword(%q) = %v, %v", pw, ok, err)
+				errs <- fmt.Errorf("CheckPassword(%q) = %v, %w", pw, ok, err)
 			}
 		})
 	}

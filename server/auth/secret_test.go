@@ -57,7 +57,8 @@ func TestKeySetRedacted(t *testing.T) {
 	}
 	for _, out := range outputs {
 		// %v would print the key as decimal bytes.
-		if strings.Contains(out, strings.Trim(fmt.Sprint([]byte(priv[:8])), "[]")) {
+		decimal := fmt.Sprint([]byte(priv[:8])) //nolint:staticcheck // decimal bytes, as %v prints them
+		if strings.Contains(out, strings.Trim(decimal, "[]")) {
 			t.Errorf("output leaks key bytes: %s", out)
 		}
 		if !strings.Contains(out, "[redacted]") {

@@ -276,8 +276,8 @@ func TestLoad_UnknownKey(t *testing.T) {
 		yaml string
 		want string // in the error
 	}{
-		{"misspelt", "http:\n  adress: \":80\"\n", `unknown key "http.adress" in `},
-		{"top level", "colour: red\n", `unknown key "colour"`},
+		{"misspelt", "http:\n  adress: \":80\"\n", `unknown key "http.adress" in `}, //nolint:misspell // on purpose
+		{"top level", "colour: red\n", `unknown key "colour"`},                      //nolint:misspell // on purpose
 		{"null value", "smtp:\n  limits:\n", `unknown key "smtp.limits"`},
 		{"nested section", "http:\n  tls:\n    cert: x\n", `unknown key "http.tls.cert"`},
 		{"file key of non-secret", "http:\n  addr_file: /x\n", `unknown key "http.addr_file"`},

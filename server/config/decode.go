@@ -58,7 +58,7 @@ func decodeError(err error) error {
 	var walk func(error)
 	walk = func(err error) {
 		var de *mapstructure.DecodeError
-		switch e := err.(type) {
+		switch e := err.(type) { //nolint:errorlint // walks the wrap tree itself
 		case interface{ Unwrap() []error }:
 			for _, inner := range e.Unwrap() {
 				walk(inner)

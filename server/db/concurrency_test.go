@@ -23,12 +23,12 @@ func TestDB_ConcurrentWritersNeverBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Close()
+	defer func() { _ = first.Close() }()
 	second, err := db.Open(ctx, db.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Close()
+	defer func() { _ = second.Close() }()
 	org := must(first.Organization.Create().SetName("o").Save(ctx))
 
 	const workers, rounds = 8, 40

@@ -42,7 +42,7 @@ func TestMigrate_KeepsRows(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	dom, err := d.Domain.Get(admin, f.domain)
 	if err != nil || dom.Name != "alpha.test" {
 		t.Fatalf("domain after migration: %+v, %v", dom, err)

@@ -236,8 +236,8 @@ func sqlError(ctx context.Context, e *servertest.Env, m ent.Mutation) error {
 	}
 	rows, err := q.QueryContext(ctx, bad)
 	if err == nil {
-		rows.Close()
-		return errors.New("secret_statement unexpectedly succeeded")
+		defer rows.Close()
+		return errors.Join(errors.New("secret_statement unexpectedly succeeded"), rows.Err())
 	}
 	return fmt.Errorf("read secret_table: %w", err)
 }

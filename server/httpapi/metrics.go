@@ -40,7 +40,7 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// instrument counts and times requests, labelled by the mux pattern that
+// instrument counts and times requests, labeled by the mux pattern that
 // matched (never the raw path, which would let clients mint label values).
 func (m *metrics) instrument(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -57,7 +57,7 @@ func (id ID) Time() (time.Time, error) {
 	}
 	u, err := ulid.ParseStrict(strings.ToUpper(rest))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return time.Time{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return ulid.Time(u.Time()), nil
 }
