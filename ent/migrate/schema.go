@@ -481,6 +481,16 @@ var (
 				Columns: []*schema.Column{MessagesColumns[3], MessagesColumns[12]},
 			},
 			{
+				Name:    "message_organization_id_internal_date",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[31], MessagesColumns[12]},
+			},
+			{
+				Name:    "message_mailbox_id_internal_date",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[30], MessagesColumns[12]},
+			},
+			{
 				Name:    "message_blob_id",
 				Unique:  false,
 				Columns: []*schema.Column{MessagesColumns[32]},

@@ -114,6 +114,9 @@ func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("mailbox_id", "uid").Unique(),
 		index.Fields("account_id", "internal_date"),
+		// A tenant's newest messages, the API's default listing.
+		index.Fields("organization_id", "internal_date"),
+		index.Fields("mailbox_id", "internal_date"),
 		index.Fields("blob_id"),
 	}
 }

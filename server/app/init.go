@@ -52,7 +52,9 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	if err := os.WriteFile(o.ConfigPath, buf.Bytes(), 0o640); err != nil {
 		return nil, fmt.Errorf("write %s: %w", o.ConfigPath, err)
 	}
-	cfg, err := config.Load(config.LoadOptions{File: o.ConfigPath, Env: noEnv})
+	// Read back with the environment applied, as serve will: keys and the
+	// database go where serve will look for them (LIGHTR_DATA_DIR included).
+	cfg, err := config.Load(config.LoadOptions{File: o.ConfigPath})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +86,3 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 		JWTKeyPath: keyPath, DatabaseRef: cfg.DatabasePath(),
 	}, nil
 }
-
-// noEnv hides the environment from Init's reload of the file it wrote, so
-// the file alone decides what was created.
-func noEnv(string) (string, bool) { return "", false }
