@@ -58,7 +58,6 @@ type options struct {
 	allocRequests int
 	cpuProfile    string
 	memProfile    string
-	extraIndex    bool
 	edgesOnly     bool
 }
 
@@ -74,8 +73,6 @@ func main() {
 	flag.IntVar(&o.allocRequests, "allocs", 50, "sequential requests per handler for the allocation count")
 	flag.StringVar(&o.memProfile, "memprofile", "",
 		"write heap profiles around each allocation count to `prefix`-<endpoint>[.base].pprof")
-	flag.BoolVar(&o.extraIndex, "extra-index", false,
-		"what-if: add an index on messages (organization_id, internal_date) to the benchmark's database")
 	flag.BoolVar(&o.edgesOnly, "edges-only", false,
 		"also measure the GraphQL query without pageInfo, which spares entgql's COUNT query")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "",
@@ -109,12 +106,6 @@ func (o *options) check() error {
 	return nil
 }
 
-// extraIndexSQL is the index that -extra-index adds to the benchmark's own
-// database. The schema has none that serves "a tenant's newest messages",
-// so SQLite sorts every matching row for each page; with this one it
-// reads 51 rows in order.
-const extraIndexSQL = "CREATE INDEX bench_messages_org_date ON messages (organization_id, internal_date)"
-
 // run seeds, validates, measures and writes the report to out.
 func run(ctx context.Context, o options, command string, log *slog.Logger, out, progress io.Writer) error {
 	say := func(format string, a ...any) { _, _ = fmt.Fprintf(progress, "graphqlread: "+format+"\n", a...) }
@@ -135,11 +126,6 @@ func run(ctx context.Context, o options, command string, log *slog.Logger, out, 
 	}
 	defer b.Close()
 	say("seeded 2 organizations × %d messages in %v", o.messages, time.Since(t0).Round(time.Millisecond))
-	if o.extraIndex {
-		if _, err := b.app.DB.Driver.Writer().ExecContext(ctx, extraIndexSQL); err != nil {
-			return fmt.Errorf("-extra-index: %w", err)
-		}
-	}
 
 	r := &results{
 		command: command, revision: revision(ctx), opts: o, bodies: map[string]int{}, allocs: map[string]allocs{},

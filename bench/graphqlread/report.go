@@ -104,9 +104,6 @@ func (r *results) write(w io.Writer) {
 	p("- Machine: %s; load average %s before the measurements, %s after\n",
 		r.machine, r.loadBefore, r.loadAfter)
 	p("- Data: %d messages in the measured INBOX and %d in another organization's", o.messages, o.messages)
-	if o.extraIndex {
-		p("; **what-if index** `messages (organization_id, internal_date)` added")
-	}
 	p("\n- Page of %d rows; response bodies:", pageSize)
 	for i, n := range names {
 		sep := ","

@@ -26,6 +26,7 @@ const (
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeInternal        = "INTERNAL"
 	CodeDepthLimit      = "DEPTH_LIMIT_EXCEEDED"
+	CodeCanceled        = "CANCELED"
 )
 
 // classify maps an error from the layers below to a code and a message
@@ -86,7 +87,15 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		code, msg, internal := classify(err)
 		id := requestID(ctx)
-		if internal {
+		switch {
+		case internal && ctx.Err() != nil:
+			// The client went away or the request timed out; that is
+			// the client's doing, not a fault of the server.
+			log.InfoContext(ctx, "graphql request ended early", "request_id", id,
+				"path", gqlErr.Path.String(), "err", err)
+			msg = fmt.Sprintf("request canceled (request %s)", id)
+			code = CodeCanceled
+		case internal:
 			log.ErrorContext(ctx, "graphql resolver failed", "request_id", id,
 				"path", gqlErr.Path.String(), "err", err)
 			msg = fmt.Sprintf("internal error (request %s)", id)
