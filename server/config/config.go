@@ -37,6 +37,8 @@ type Config struct {
 	HTTP HTTP `mapstructure:"http"`
 	// SMTP server.
 	SMTP SMTP `mapstructure:"smtp"`
+	// DNS resolver.
+	DNS DNS `mapstructure:"dns"`
 	// IMAP server.
 	IMAP IMAP `mapstructure:"imap"`
 	// DKIM signing keys created by Lightr.
@@ -95,10 +97,45 @@ type HTTP struct {
 
 // SMTP configures the SMTP listener.
 type SMTP struct {
-	// Address the SMTP server listens on.
+	// Address the SMTP server (MX) listens on.
 	Addr string `mapstructure:"addr" check:"hostport"`
-	// Host name announced in the SMTP greeting.
+	// Host name announced in the SMTP greeting and in Received headers.
 	Domain string `mapstructure:"domain" check:"hostname"`
+	// PEM certificate chain for STARTTLS when no hosted domain matches the
+	// client's SNI name; empty means <data_dir>/tls/cert.pem.
+	TLSCertFile string `mapstructure:"tls_cert_file" path:"true"`
+	// PEM private key of tls_cert_file; empty means <data_dir>/tls/key.pem.
+	TLSKeyFile string `mapstructure:"tls_key_file" path:"true"`
+	// Largest message accepted, in bytes (SIZE, RFC 1870).
+	MaxMessageBytes int64 `mapstructure:"max_message_bytes" check:"positive"`
+	// Most recipients of one message.
+	MaxRecipients int `mapstructure:"max_recipients" check:"positive"`
+	// Longest command line accepted, in bytes.
+	MaxLineLength int `mapstructure:"max_line_length" check:"positive"`
+	// Time allowed for the client's next command or data block.
+	ReadTimeout time.Duration `mapstructure:"read_timeout" check:"positive"`
+	// Time allowed to write a reply.
+	WriteTimeout time.Duration `mapstructure:"write_timeout" check:"positive"`
+	// Most concurrent connections in total.
+	MaxConnections int `mapstructure:"max_connections" check:"positive"`
+	// Most concurrent connections from one client IP address.
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip" check:"positive"`
+	// Rejected commands in one session before the server answers 421 and hangs up.
+	MaxErrors int `mapstructure:"max_errors" check:"positive"`
+	// Networks (CIDR) whose clients are trusted: not limited per IP and not
+	// rejected for DMARC. Loopback is not trusted unless listed.
+	TrustedNetworks []string `mapstructure:"trusted_networks" check:"cidr"`
+	// Time given to sessions in flight at shutdown.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" check:"positive"`
+}
+
+// DNS configures how Lightr asks DNS (SPF, DKIM, DMARC, MX).
+type DNS struct {
+	// Address (host:port) of the DNS server to ask; empty means the system's
+	// resolvers from /etc/resolv.conf.
+	Resolver string `mapstructure:"resolver" check:"optional_hostport"`
+	// Time allowed for one DNS query.
+	Timeout time.Duration `mapstructure:"timeout" check:"positive"`
 }
 
 // IMAP configures the IMAP listener.
@@ -165,8 +202,20 @@ func Default() *Config {
 			MaxBodyBytes:    10 << 20,
 		},
 		SMTP: SMTP{
-			Addr:   ":2525",
-			Domain: "localhost",
+			Addr:                ":2525",
+			Domain:              "localhost",
+			MaxMessageBytes:     25 << 20,
+			MaxRecipients:       100,
+			MaxLineLength:       2000,
+			ReadTimeout:         5 * time.Minute,
+			WriteTimeout:        time.Minute,
+			MaxConnections:      1000,
+			MaxConnectionsPerIP: 20,
+			MaxErrors:           10,
+			ShutdownTimeout:     30 * time.Second,
+		},
+		DNS: DNS{
+			Timeout: 5 * time.Second,
 		},
 		IMAP: IMAP{
 			Addr: ":1143",
@@ -206,4 +255,22 @@ func (c *Config) JWTKeyPath() string {
 		return c.JWT.PrivateKeyFile
 	}
 	return filepath.Join(c.KeysDir(), "jwt.pem")
+}
+
+// TLSCertPath returns the default certificate served by SMTP (and later
+// IMAP): smtp.tls_cert_file when set, else <data_dir>/tls/cert.pem.
+func (c *Config) TLSCertPath() string {
+	if c.SMTP.TLSCertFile != "" {
+		return c.SMTP.TLSCertFile
+	}
+	return filepath.Join(c.DataDir, "tls", "cert.pem")
+}
+
+// TLSKeyPath returns the private key of TLSCertPath: smtp.tls_key_file
+// when set, else <data_dir>/tls/key.pem.
+func (c *Config) TLSKeyPath() string {
+	if c.SMTP.TLSKeyFile != "" {
+		return c.SMTP.TLSKeyFile
+	}
+	return filepath.Join(c.DataDir, "tls", "key.pem")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -34,6 +35,13 @@ var checks = map[string]func(v reflect.Value) error{
 	"positive": checkPositive,
 	"hostport": checkHostPort,
 	"hostname": checkHostname,
+	"optional_hostport": func(v reflect.Value) error {
+		if v.String() == "" {
+			return nil
+		}
+		return checkHostPort(v)
+	},
+	"cidr": checkCIDRs,
 }
 
 // Validate reports every invalid value in c, each as a *KeyError naming the
@@ -127,6 +135,18 @@ func checkHostPort(v reflect.Value) error {
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// checkCIDRs accepts a list of networks in CIDR notation, such as
+// "10.0.0.0/8" or "2001:db8::/32".
+func checkCIDRs(v reflect.Value) error {
+	for i := range v.Len() {
+		n := v.Index(i).String()
+		if _, err := netip.ParsePrefix(n); err != nil {
+			return fmt.Errorf("%q is not a network in CIDR notation (like 10.0.0.0/8)", n)
+		}
 	}
 	return nil
 }
