@@ -32,7 +32,7 @@ func inTx(ctx context.Context, c *ent.Client, fn func(*ent.Client) error) error 
 	}
 	if err := fn(tx.Client()); err != nil {
 		if rerr := tx.Rollback(); rerr != nil {
-			return fmt.Errorf("%w (rollback: %v)", err, rerr)
+			return fmt.Errorf("%w (rollback: %w)", err, rerr)
 		}
 		return err
 	}
