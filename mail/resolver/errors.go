@@ -46,7 +46,7 @@ func IsNotFound(err error) bool {
 }
 
 // IsTemporary reports whether err is a failure that may go away: a server
-// failure, a timeout, a network error or a cancelled lookup.
+// failure, a timeout, a network error or a canceled lookup.
 func IsTemporary(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de) && (de.IsTemporary || de.IsTimeout)

@@ -32,6 +32,6 @@
 //     worst outcome is reported (fail, then temperror, permerror, none,
 //     pass; among failures the strictest policy), so that a second author
 //     cannot hide a failing first one (RFC 7489 §6.6.1).
-//   - The pct tag is honoured without sampling: a failing message under
+//   - The pct tag is honored without sampling: a failing message under
 //     p=reject with pct below 100 is treated as p=quarantine.
 package verify

@@ -88,8 +88,9 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	srv.AddTXT("rsa._domainkey.example.com", 300,
 		"v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(rsaDER))
+	edPub := edKey.Public().(ed25519.PublicKey)
 	srv.AddTXT("ed._domainkey.example.com", 300,
-		"v=DKIM1; k=ed25519; p="+base64.StdEncoding.EncodeToString(edKey.Public().(ed25519.PublicKey)))
+		"v=DKIM1; k=ed25519; p="+base64.StdEncoding.EncodeToString(edPub))
 
 	srv.AddTXT("_dmarc.example.com", 300, "v=DMARC1; p=reject; sp=quarantine")
 	srv.AddTXT("_dmarc.soft.example.net", 300, "v=DMARC1; p=quarantine")
@@ -174,7 +175,8 @@ func signPython(tb testing.TB, raw []byte, domain, selector string, key crypto.S
 	algorithm := "rsa-sha256"
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
-		keyText = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+		block := &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+		keyText = pem.EncodeToMemory(block)
 	case ed25519.PrivateKey:
 		// dkimpy takes an Ed25519 key as the base64 of its 32-byte seed.
 		keyText = []byte(base64.StdEncoding.EncodeToString(k.Seed()))

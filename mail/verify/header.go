@@ -24,7 +24,10 @@ func (v *Verifier) header(in Input, spfOut spfOutcome, sigs []signature, dm dmar
 		id = DefaultAuthServID
 	}
 
-	sr := &authres.SPFResult{Value: authres.ResultValue(spfOut.result), Reason: cleanReason(spfOut.reason)}
+	sr := &authres.SPFResult{
+		Value:  authres.ResultValue(spfOut.result),
+		Reason: cleanReason(spfOut.reason),
+	}
 	if spfOut.helo {
 		sr.Helo = sanitizeToken(spfOut.domain)
 	} else {

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"net"
 	"strings"
 	"testing"
@@ -27,6 +28,11 @@ func tamper(tb testing.TB, raw []byte) []byte {
 	return out
 }
 
+// in builds an Input.
+func in(ip net.IP, helo, mailFrom string, raw []byte) verify.Input {
+	return verify.Input{RemoteIP: ip, Helo: helo, MailFrom: mailFrom, Raw: raw}
+}
+
 // want is what a case expects of the Result; the Header is checked apart.
 type want struct {
 	SPF, DKIM, DMARC string
@@ -45,6 +51,7 @@ func TestVerify_Scenarios(t *testing.T) {
 	stranger := net.ParseIP("127.0.0.9")
 	plain := message("Alice <alice@example.com>", body)
 	signedRSA := signGo(t, plain, "example.com", "rsa", rsaKey)
+	byEx := []string{"example.com"}
 
 	tests := []struct {
 		name string
@@ -52,75 +59,86 @@ func TestVerify_Scenarios(t *testing.T) {
 		want want
 	}{
 		{"AllPassRSA",
-			verify.Input{RemoteIP: local, Helo: "mx.example.com", MailFrom: "alice@example.com", Raw: signedRSA},
-			want{"pass", "pass", "pass", "example.com", []string{"example.com"}, "example.com", "reject", false, false}},
+			in(local, "mx.example.com", "alice@example.com", signedRSA),
+			want{"pass", "pass", "pass", "example.com", byEx,
+				"example.com", "reject", false, false}},
 		{"AllPassEd25519",
-			verify.Input{RemoteIP: local, MailFrom: "alice@example.com",
-				Raw: signGo(t, plain, "example.com", "ed", edKey)},
-			want{"pass", "pass", "pass", "example.com", []string{"example.com"}, "example.com", "reject", false, false}},
+			in(local, "", "alice@example.com", signGo(t, plain, "example.com", "ed", edKey)),
+			want{"pass", "pass", "pass", "example.com", byEx,
+				"example.com", "reject", false, false}},
 		{"BodyChangedSPFUnaligned",
-			verify.Input{RemoteIP: local, MailFrom: "bounce@other.example.net", Raw: tamper(t, signedRSA)},
-			want{"pass", "fail", "fail", "other.example.net", nil, "example.com", "reject", true, false}},
+			in(local, "", "bounce@other.example.net", tamper(t, signedRSA)),
+			want{"pass", "fail", "fail", "other.example.net", nil,
+				"example.com", "reject", true, false}},
 		{"BodyChangedSPFAligned",
-			verify.Input{RemoteIP: local, MailFrom: "alice@example.com", Raw: tamper(t, signedRSA)},
-			want{"pass", "fail", "pass", "example.com", nil, "example.com", "reject", false, false}},
+			in(local, "", "alice@example.com", tamper(t, signedRSA)),
+			want{"pass", "fail", "pass", "example.com", nil,
+				"example.com", "reject", false, false}},
 		{"SPFFailFromAnotherIP",
-			verify.Input{RemoteIP: stranger, MailFrom: "alice@example.com", Raw: plain},
+			in(stranger, "", "alice@example.com", plain),
 			want{"fail", "none", "fail", "example.com", nil, "example.com", "reject", true, false}},
 		{"SPFFailButDKIMAligned",
-			verify.Input{RemoteIP: stranger, MailFrom: "alice@example.com", Raw: signedRSA},
-			want{"fail", "pass", "pass", "example.com", []string{"example.com"}, "example.com", "reject", false, false}},
+			in(stranger, "", "alice@example.com", signedRSA),
+			want{"fail", "pass", "pass", "example.com", byEx,
+				"example.com", "reject", false, false}},
 		{"SoftFail",
-			verify.Input{RemoteIP: local, MailFrom: "bob@soft.example.net",
-				Raw: message("bob@soft.example.net", body)},
-			want{"softfail", "none", "fail", "soft.example.net", nil, "soft.example.net", "quarantine", false, true}},
+			in(local, "", "bob@soft.example.net", message("bob@soft.example.net", body)),
+			want{"softfail", "none", "fail", "soft.example.net", nil,
+				"soft.example.net", "quarantine", false, true}},
 		{"NoRecords",
-			verify.Input{RemoteIP: local, MailFrom: "carol@norecords.example.org",
-				Raw: message("carol@norecords.example.org", body)},
-			want{"none", "none", "none", "norecords.example.org", nil, "norecords.example.org", "", false, false}},
+			in(local, "", "carol@norecords.example.org",
+				message("carol@norecords.example.org", body)),
+			want{"none", "none", "none", "norecords.example.org", nil,
+				"norecords.example.org", "", false, false}},
 		{"ServfailIsTemperror",
-			verify.Input{RemoteIP: local, MailFrom: "dave@broken.example.com",
-				Raw: message("dave@broken.example.com", body)},
-			want{"temperror", "none", "temperror", "broken.example.com", nil, "broken.example.com", "", false, false}},
+			in(local, "", "dave@broken.example.com", message("dave@broken.example.com", body)),
+			want{"temperror", "none", "temperror", "broken.example.com", nil,
+				"broken.example.com", "", false, false}},
 		{"RelaxedAlignmentSubdomain",
-			verify.Input{RemoteIP: local, MailFrom: "bounce@mail.example.com", Raw: plain},
-			want{"pass", "none", "pass", "mail.example.com", nil, "example.com", "reject", false, false}},
+			in(local, "", "bounce@mail.example.com", plain),
+			want{"pass", "none", "pass", "mail.example.com", nil,
+				"example.com", "reject", false, false}},
 		{"StrictAlignmentSubdomain",
-			verify.Input{RemoteIP: local, MailFrom: "bounce@mail.strict.example.org",
-				Raw: message("erin@strict.example.org", body)},
-			want{"pass", "none", "fail", "mail.strict.example.org", nil, "strict.example.org", "reject", true, false}},
+			in(local, "", "bounce@mail.strict.example.org",
+				message("erin@strict.example.org", body)),
+			want{"pass", "none", "fail", "mail.strict.example.org", nil,
+				"strict.example.org", "reject", true, false}},
 		{"SubdomainAuthorGetsOrgSubdomainPolicy",
-			verify.Input{RemoteIP: stranger, MailFrom: "frank@news.example.com",
-				Raw: message("frank@news.example.com", body)},
-			want{"none", "none", "fail", "news.example.com", nil, "news.example.com", "quarantine", false, true}},
+			in(stranger, "", "frank@news.example.com", message("frank@news.example.com", body)),
+			want{"none", "none", "fail", "news.example.com", nil,
+				"news.example.com", "quarantine", false, true}},
 		{"NullSenderUsesHelo",
-			verify.Input{RemoteIP: local, Helo: "mx.example.com", MailFrom: "", Raw: plain},
-			want{"pass", "none", "pass", "mx.example.com", nil, "example.com", "reject", false, false}},
+			in(local, "mx.example.com", "", plain),
+			want{"pass", "none", "pass", "mx.example.com", nil,
+				"example.com", "reject", false, false}},
 		{"NullSenderHeloLiteral",
-			verify.Input{RemoteIP: local, Helo: "[127.0.0.1]", MailFrom: "", Raw: signedRSA},
-			want{"none", "pass", "pass", "[127.0.0.1]", []string{"example.com"}, "example.com", "reject", false, false}},
+			in(local, "[127.0.0.1]", "", signedRSA),
+			want{"none", "pass", "pass", "[127.0.0.1]", byEx,
+				"example.com", "reject", false, false}},
 		{"PartialRejectIsQuarantine",
-			verify.Input{RemoteIP: stranger, MailFrom: "gina@pct.example.org",
-				Raw: message("gina@pct.example.org", body)},
-			want{"fail", "none", "fail", "pct.example.org", nil, "pct.example.org", "quarantine", false, true}},
+			in(stranger, "", "gina@pct.example.org", message("gina@pct.example.org", body)),
+			want{"fail", "none", "fail", "pct.example.org", nil,
+				"pct.example.org", "quarantine", false, true}},
 		{"DKIMKeyMissingIsPermerror",
-			verify.Input{RemoteIP: stranger, MailFrom: "alice@example.com",
-				Raw: signGo(t, plain, "example.com", "nokey", rsaKey)},
-			want{"fail", "permerror", "fail", "example.com", nil, "example.com", "reject", true, false}},
+			in(stranger, "", "alice@example.com", signGo(t, plain, "example.com", "nokey", rsaKey)),
+			want{"fail", "permerror", "fail", "example.com", nil,
+				"example.com", "reject", true, false}},
 		{"DKIMKeyServfailIsTemperror",
-			verify.Input{RemoteIP: stranger, MailFrom: "alice@example.com",
-				Raw: signGo(t, plain, "example.com", "broken", rsaKey)},
-			want{"fail", "temperror", "temperror", "example.com", nil, "example.com", "reject", false, false}},
+			in(stranger, "", "alice@example.com",
+				signGo(t, plain, "example.com", "broken", rsaKey)),
+			want{"fail", "temperror", "temperror", "example.com", nil,
+				"example.com", "reject", false, false}},
 		{"MissingFrom",
-			verify.Input{RemoteIP: local, MailFrom: "alice@example.com", Raw: message("", body)},
+			in(local, "", "alice@example.com", message("", body)),
 			want{"pass", "none", "none", "example.com", nil, "", "", false, false}},
 		{"MalformedFrom",
-			verify.Input{RemoteIP: local, MailFrom: "alice@example.com", Raw: message("not an address", body)},
+			in(local, "", "alice@example.com", message("not an address", body)),
 			want{"pass", "none", "permerror", "example.com", nil, "", "", false, false}},
 		{"SecondAuthorCannotHideFailure",
-			verify.Input{RemoteIP: stranger, MailFrom: "carol@norecords.example.org",
-				Raw: message("carol@norecords.example.org, alice@example.com", body)},
-			want{"none", "none", "fail", "norecords.example.org", nil, "example.com", "reject", true, false}},
+			in(stranger, "", "carol@norecords.example.org",
+				message("carol@norecords.example.org, alice@example.com", body)),
+			want{"none", "none", "fail", "norecords.example.org", nil,
+				"example.com", "reject", true, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,19 +159,22 @@ func TestVerify_PythonSigned(t *testing.T) {
 	f := newFixture(t)
 	rsaKey, edKey := keys(t)
 	plain := message("Alice <alice@example.com>", body)
-	for name, sign := range map[string]func(t *testing.T) []byte{
-		"RSA":     func(t *testing.T) []byte { return signPython(t, plain, "example.com", "rsa", rsaKey) },
-		"Ed25519": func(t *testing.T) []byte { return signPython(t, plain, "example.com", "ed", edKey) },
+	for _, tc := range []struct {
+		name, selector string
+		key            crypto.Signer
+	}{
+		{"RSA", "rsa", rsaKey},
+		{"Ed25519", "ed", edKey},
 	} {
-		t.Run(name, func(t *testing.T) {
-			signed := sign(t)
-			in := verify.Input{RemoteIP: net.ParseIP("127.0.0.9"), MailFrom: "alice@example.com", Raw: signed}
-			res := f.v.Verify(context.Background(), in)
+		t.Run(tc.name, func(t *testing.T) {
+			signed := signPython(t, plain, "example.com", tc.selector, tc.key)
+			input := in(net.ParseIP("127.0.0.9"), "", "alice@example.com", signed)
+			res := f.v.Verify(context.Background(), input)
 			if res.DKIM != "pass" || res.DMARC != "pass" {
 				t.Errorf("dkimpy-signed: DKIM=%s DMARC=%s\n%s", res.DKIM, res.DMARC, res.Header)
 			}
 			res = f.v.Verify(context.Background(), verify.Input{
-				RemoteIP: in.RemoteIP, MailFrom: in.MailFrom, Raw: tamper(t, signed),
+				RemoteIP: input.RemoteIP, MailFrom: input.MailFrom, Raw: tamper(t, signed),
 			})
 			if res.DKIM != "fail" || res.DMARC != "fail" {
 				t.Errorf("dkimpy-signed, tampered: DKIM=%s DMARC=%s", res.DKIM, res.DMARC)
@@ -206,7 +227,9 @@ func TestVerify_TimeoutIsTemperror(t *testing.T) {
 func TestVerify_NoResolver(t *testing.T) {
 	v := &verify.Verifier{}
 	res := v.Verify(context.Background(), verify.Input{
-		RemoteIP: net.ParseIP("127.0.0.1"), MailFrom: "a@example.com", Raw: message("a@example.com", body),
+		RemoteIP: net.ParseIP("127.0.0.1"),
+		MailFrom: "a@example.com",
+		Raw:      message("a@example.com", body),
 	})
 	if res.SPF != "temperror" || res.DMARC != "temperror" {
 		t.Errorf("SPF=%s DMARC=%s, want temperror", res.SPF, res.DMARC)
