@@ -68,10 +68,14 @@ func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[
 // Domain returns DomainResolver implementation.
 func (r *Resolver) Domain() DomainResolver { return &domainResolver{r} }
 
+// Message returns MessageResolver implementation.
+func (r *Resolver) Message() MessageResolver { return &messageResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
-	domainResolver struct{ *Resolver }
-	queryResolver  struct{ *Resolver }
+	domainResolver  struct{ *Resolver }
+	messageResolver struct{ *Resolver }
+	queryResolver   struct{ *Resolver }
 )

@@ -36,6 +36,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Domain() DomainResolver
+	Message() MessageResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 }
@@ -120,6 +121,13 @@ type ComplexityRoot struct {
 	AliasEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AuthenticationResults struct {
+		Dkim   func(childComplexity int) int
+		Dmarc  func(childComplexity int) int
+		Header func(childComplexity int) int
+		Spf    func(childComplexity int) int
 	}
 
 	CreateAPIKeyPayload struct {
@@ -212,9 +220,12 @@ type ComplexityRoot struct {
 	}
 
 	Message struct {
+		Account         func(childComplexity int) int
 		AccountID       func(childComplexity int) int
 		Answered        func(childComplexity int) int
+		Attachments     func(childComplexity int) int
 		AuthResults     func(childComplexity int) int
+		Authentication  func(childComplexity int) int
 		CcAddresses     func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
 		Deleted         func(childComplexity int) int
@@ -224,7 +235,9 @@ type ComplexityRoot struct {
 		Flagged         func(childComplexity int) int
 		FromAddress     func(childComplexity int) int
 		FromName        func(childComplexity int) int
+		HTMLBody        func(childComplexity int) int
 		HasAttachments  func(childComplexity int) int
+		Headers         func(childComplexity int) int
 		ID              func(childComplexity int) int
 		InternalDate    func(childComplexity int) int
 		Keywords        func(childComplexity int) int
@@ -234,14 +247,26 @@ type ComplexityRoot struct {
 		Organization    func(childComplexity int) int
 		OrganizationID  func(childComplexity int) int
 		Preview         func(childComplexity int) int
+		RawURL          func(childComplexity int) int
 		Seen            func(childComplexity int) int
 		SentAt          func(childComplexity int) int
 		Size            func(childComplexity int) int
 		SpfResult       func(childComplexity int) int
 		Subject         func(childComplexity int) int
+		TextBody        func(childComplexity int) int
 		ToAddresses     func(childComplexity int) int
 		UID             func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
+	}
+
+	MessageAttachment struct {
+		ContentID   func(childComplexity int) int
+		ContentType func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
+		Filename    func(childComplexity int) int
+		Index       func(childComplexity int) int
+		Inline      func(childComplexity int) int
+		Size        func(childComplexity int) int
 	}
 
 	MessageConnection struct {
@@ -255,6 +280,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	MessageHeader struct {
+		Name  func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CreateAPIKey       func(childComplexity int, input ent.CreateAPIKeyInput, organizationID *pulid.ID) int
 		CreateAccount      func(childComplexity int, input ent.CreateAccountInput, password *string) int
@@ -265,8 +295,11 @@ type ComplexityRoot struct {
 		DeleteAccount      func(childComplexity int, id pulid.ID) int
 		DeleteAlias        func(childComplexity int, id pulid.ID) int
 		DeleteDomain       func(childComplexity int, id pulid.ID) int
+		DeleteMessages     func(childComplexity int, ids []pulid.ID) int
 		DeleteOrganization func(childComplexity int, id pulid.ID) int
 		IssueToken         func(childComplexity int, organizationID *pulid.ID, scopes []string, ttlSeconds *int) int
+		MarkMessages       func(childComplexity int, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) int
+		MoveMessages       func(childComplexity int, ids []pulid.ID, mailboxID pulid.ID) int
 		SetAccountPassword func(childComplexity int, id pulid.ID, password *string) int
 		UpdateAPIKey       func(childComplexity int, id pulid.ID, input ent.UpdateAPIKeyInput) int
 		UpdateAccount      func(childComplexity int, id pulid.ID, input ent.UpdateAccountInput) int
@@ -324,6 +357,15 @@ type ComplexityRoot struct {
 type DomainResolver interface {
 	DkimRecords(ctx context.Context, obj *ent.Domain) ([]*model.DKIMRecord, error)
 }
+type MessageResolver interface {
+	Account(ctx context.Context, obj *ent.Message) (*ent.Account, error)
+	Headers(ctx context.Context, obj *ent.Message) ([]*model.MessageHeader, error)
+	TextBody(ctx context.Context, obj *ent.Message) (*string, error)
+	HTMLBody(ctx context.Context, obj *ent.Message) (*string, error)
+	Attachments(ctx context.Context, obj *ent.Message) ([]*model.MessageAttachment, error)
+	RawURL(ctx context.Context, obj *ent.Message) (string, error)
+	Authentication(ctx context.Context, obj *ent.Message) (*model.AuthenticationResults, error)
+}
 type MutationResolver interface {
 	CreateOrganization(ctx context.Context, input ent.CreateOrganizationInput) (*ent.Organization, error)
 	UpdateOrganization(ctx context.Context, id pulid.ID, input ent.UpdateOrganizationInput) (*ent.Organization, error)
@@ -342,6 +384,9 @@ type MutationResolver interface {
 	UpdateAPIKey(ctx context.Context, id pulid.ID, input ent.UpdateAPIKeyInput) (*ent.APIKey, error)
 	DeleteAPIKey(ctx context.Context, id pulid.ID) (*model.DeletePayload, error)
 	IssueToken(ctx context.Context, organizationID *pulid.ID, scopes []string, ttlSeconds *int) (*model.IssueTokenPayload, error)
+	MarkMessages(ctx context.Context, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) ([]*ent.Message, error)
+	MoveMessages(ctx context.Context, ids []pulid.ID, mailboxID pulid.ID) ([]*ent.Message, error)
+	DeleteMessages(ctx context.Context, ids []pulid.ID) (int, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -687,6 +732,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AliasEdge.Node(childComplexity), true
+
+	case "AuthenticationResults.dkim":
+		if e.ComplexityRoot.AuthenticationResults.Dkim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthenticationResults.Dkim(childComplexity), true
+	case "AuthenticationResults.dmarc":
+		if e.ComplexityRoot.AuthenticationResults.Dmarc == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthenticationResults.Dmarc(childComplexity), true
+	case "AuthenticationResults.header":
+		if e.ComplexityRoot.AuthenticationResults.Header == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthenticationResults.Header(childComplexity), true
+	case "AuthenticationResults.spf":
+		if e.ComplexityRoot.AuthenticationResults.Spf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthenticationResults.Spf(childComplexity), true
 
 	case "CreateAPIKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateAPIKeyPayload.APIKey == nil {
@@ -1045,6 +1115,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MailboxEdge.Node(childComplexity), true
 
+	case "Message.account":
+		if e.ComplexityRoot.Message.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Account(childComplexity), true
 	case "Message.accountID":
 		if e.ComplexityRoot.Message.AccountID == nil {
 			break
@@ -1057,12 +1133,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Answered(childComplexity), true
+	case "Message.attachments":
+		if e.ComplexityRoot.Message.Attachments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Attachments(childComplexity), true
 	case "Message.authResults":
 		if e.ComplexityRoot.Message.AuthResults == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Message.AuthResults(childComplexity), true
+	case "Message.authentication":
+		if e.ComplexityRoot.Message.Authentication == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Authentication(childComplexity), true
 	case "Message.ccAddresses":
 		if e.ComplexityRoot.Message.CcAddresses == nil {
 			break
@@ -1117,12 +1205,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.FromName(childComplexity), true
+	case "Message.htmlBody":
+		if e.ComplexityRoot.Message.HTMLBody == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.HTMLBody(childComplexity), true
 	case "Message.hasAttachments":
 		if e.ComplexityRoot.Message.HasAttachments == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Message.HasAttachments(childComplexity), true
+	case "Message.headers":
+		if e.ComplexityRoot.Message.Headers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Headers(childComplexity), true
 	case "Message.id":
 		if e.ComplexityRoot.Message.ID == nil {
 			break
@@ -1177,6 +1277,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Preview(childComplexity), true
+	case "Message.rawUrl":
+		if e.ComplexityRoot.Message.RawURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.RawURL(childComplexity), true
 	case "Message.seen":
 		if e.ComplexityRoot.Message.Seen == nil {
 			break
@@ -1207,6 +1313,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Subject(childComplexity), true
+	case "Message.textBody":
+		if e.ComplexityRoot.Message.TextBody == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.TextBody(childComplexity), true
 	case "Message.toAddresses":
 		if e.ComplexityRoot.Message.ToAddresses == nil {
 			break
@@ -1225,6 +1337,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.UpdatedAt(childComplexity), true
+
+	case "MessageAttachment.contentId":
+		if e.ComplexityRoot.MessageAttachment.ContentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.ContentID(childComplexity), true
+	case "MessageAttachment.contentType":
+		if e.ComplexityRoot.MessageAttachment.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.ContentType(childComplexity), true
+	case "MessageAttachment.downloadUrl":
+		if e.ComplexityRoot.MessageAttachment.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.DownloadURL(childComplexity), true
+	case "MessageAttachment.filename":
+		if e.ComplexityRoot.MessageAttachment.Filename == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.Filename(childComplexity), true
+	case "MessageAttachment.index":
+		if e.ComplexityRoot.MessageAttachment.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.Index(childComplexity), true
+	case "MessageAttachment.inline":
+		if e.ComplexityRoot.MessageAttachment.Inline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.Inline(childComplexity), true
+	case "MessageAttachment.size":
+		if e.ComplexityRoot.MessageAttachment.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageAttachment.Size(childComplexity), true
 
 	case "MessageConnection.edges":
 		if e.ComplexityRoot.MessageConnection.Edges == nil {
@@ -1257,6 +1412,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MessageEdge.Node(childComplexity), true
+
+	case "MessageHeader.name":
+		if e.ComplexityRoot.MessageHeader.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageHeader.Name(childComplexity), true
+	case "MessageHeader.value":
+		if e.ComplexityRoot.MessageHeader.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageHeader.Value(childComplexity), true
 
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
@@ -1357,6 +1525,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteDomain(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.deleteMessages":
+		if e.ComplexityRoot.Mutation.DeleteMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteMessages(childComplexity, args["ids"].([]pulid.ID)), true
 	case "Mutation.deleteOrganization":
 		if e.ComplexityRoot.Mutation.DeleteOrganization == nil {
 			break
@@ -1379,6 +1558,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IssueToken(childComplexity, args["organizationID"].(*pulid.ID), args["scopes"].([]string), args["ttlSeconds"].(*int)), true
+	case "Mutation.markMessages":
+		if e.ComplexityRoot.Mutation.MarkMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkMessages(childComplexity, args["ids"].([]pulid.ID), args["seen"].(*bool), args["flagged"].(*bool), args["answered"].(*bool)), true
+	case "Mutation.moveMessages":
+		if e.ComplexityRoot.Mutation.MoveMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveMessages(childComplexity, args["ids"].([]pulid.ID), args["mailboxID"].(pulid.ID)), true
 	case "Mutation.setAccountPassword":
 		if e.ComplexityRoot.Mutation.SetAccountPassword == nil {
 			break
@@ -1871,6 +2072,87 @@ type Mutation {
   """
   issueToken(organizationID: ID, scopes: [String!], ttlSeconds: Int): IssueTokenPayload!
 }
+
+"One header field of a message, in the order it appears, decoded to UTF-8."
+type MessageHeader {
+  name: String!
+  value: String!
+}
+
+"""
+An attachment (or inline part) of a message, as listed at delivery. Its
+bytes are served, decoded, at downloadUrl.
+"""
+type MessageAttachment {
+  "The attachment's position among the message's attachments, from 0."
+  index: Int!
+  "The file name the sender gave, or an empty string."
+  filename: String!
+  contentType: String!
+  "The decoded size in bytes."
+  size: Int!
+  "True for a part shown in the body (Content-Disposition: inline)."
+  inline: Boolean!
+  "The Content-ID without angle brackets, for parts an HTML body refers to."
+  contentId: String
+  """
+  The path (relative to the server's base URL) that serves the decoded
+  bytes, with the same Authorization header as /graphql.
+  """
+  downloadUrl: String!
+}
+
+"""
+The verdicts of the authentication checks Lightr ran when the message
+arrived (RFC 8601 result names: pass, fail, none, …; empty when not run).
+"""
+type AuthenticationResults {
+  spf: String!
+  dkim: String!
+  dmarc: String!
+  "The Authentication-Results header field Lightr added."
+  header: String!
+}
+
+extend type Message {
+  "The account whose mailbox holds the message."
+  account: Account!
+  """
+  The header fields. Reading them loads the raw message, so ask for them
+  on a single message rather than on a long list.
+  """
+  headers: [MessageHeader!]!
+  "The text/plain body, if any. Loads the raw message, like headers."
+  textBody: String
+  "The text/html body, if any, as sent (not sanitized). Loads the raw message."
+  htmlBody: String
+  "The attachments, from what delivery recorded; no raw message is loaded."
+  attachments: [MessageAttachment!]!
+  """
+  The path (relative to the server's base URL) that serves the raw message
+  (message/rfc822), with the same Authorization header as /graphql.
+  """
+  rawUrl: String!
+  authentication: AuthenticationResults!
+}
+
+extend type Mutation {
+  """
+  Sets or clears the seen, flagged and answered flags of messages; a flag
+  left out is not changed. Needs the write scope. Returns the messages.
+  """
+  markMessages(ids: [ID!]!, seen: Boolean, flagged: Boolean, answered: Boolean): [Message!]!
+  """
+  Moves messages to another mailbox of the same account. Each moved message
+  gets a new UID there (IMAP UIDs are never reused). Needs the write scope.
+  """
+  moveMessages(ids: [ID!]!, mailboxID: ID!): [Message!]!
+  """
+  Deletes messages for good (not to Trash: move them there for that) and
+  returns how many went. Needs the write scope.
+  """
+  deleteMessages(ids: [ID!]!): Int!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2033,6 +2315,20 @@ func (ec *executionContext) childFields_AliasEdge(ctx context.Context, field gra
 		return ec.fieldContext_AliasEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AliasEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuthenticationResults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "spf":
+		return ec.fieldContext_AuthenticationResults_spf(ctx, field)
+	case "dkim":
+		return ec.fieldContext_AuthenticationResults_dkim(ctx, field)
+	case "dmarc":
+		return ec.fieldContext_AuthenticationResults_dmarc(ctx, field)
+	case "header":
+		return ec.fieldContext_AuthenticationResults_header(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuthenticationResults", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2275,8 +2571,42 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_organization(ctx, field)
 	case "mailbox":
 		return ec.fieldContext_Message_mailbox(ctx, field)
+	case "account":
+		return ec.fieldContext_Message_account(ctx, field)
+	case "headers":
+		return ec.fieldContext_Message_headers(ctx, field)
+	case "textBody":
+		return ec.fieldContext_Message_textBody(ctx, field)
+	case "htmlBody":
+		return ec.fieldContext_Message_htmlBody(ctx, field)
+	case "attachments":
+		return ec.fieldContext_Message_attachments(ctx, field)
+	case "rawUrl":
+		return ec.fieldContext_Message_rawUrl(ctx, field)
+	case "authentication":
+		return ec.fieldContext_Message_authentication(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageAttachment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_MessageAttachment_index(ctx, field)
+	case "filename":
+		return ec.fieldContext_MessageAttachment_filename(ctx, field)
+	case "contentType":
+		return ec.fieldContext_MessageAttachment_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_MessageAttachment_size(ctx, field)
+	case "inline":
+		return ec.fieldContext_MessageAttachment_inline(ctx, field)
+	case "contentId":
+		return ec.fieldContext_MessageAttachment_contentId(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_MessageAttachment_downloadUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageAttachment", field.Name)
 }
 
 func (ec *executionContext) childFields_MessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2299,6 +2629,16 @@ func (ec *executionContext) childFields_MessageEdge(ctx context.Context, field g
 		return ec.fieldContext_MessageEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageHeader(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MessageHeader_name(ctx, field)
+	case "value":
+		return ec.fieldContext_MessageHeader_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageHeader", field.Name)
 }
 
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2733,6 +3073,20 @@ func (ec *executionContext) field_Mutation_deleteDomain_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]pulid.ID, error) {
+			return ec.unmarshalNID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteOrganization_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2774,6 +3128,66 @@ func (ec *executionContext) field_Mutation_issueToken_args(ctx context.Context, 
 		return nil, err
 	}
 	args["ttlSeconds"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]pulid.ID, error) {
+			return ec.unmarshalNID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "seen",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seen"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "flagged",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["flagged"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "answered",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["answered"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]pulid.ID, error) {
+			return ec.unmarshalNID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "mailboxID",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mailboxID"] = arg1
 	return args, nil
 }
 
@@ -4709,6 +5123,98 @@ func (ec *executionContext) _AliasEdge_cursor(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_AliasEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AliasEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AuthenticationResults_spf(ctx context.Context, field graphql.CollectedField, obj *model.AuthenticationResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthenticationResults_spf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthenticationResults_spf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthenticationResults", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuthenticationResults_dkim(ctx context.Context, field graphql.CollectedField, obj *model.AuthenticationResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthenticationResults_dkim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dkim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthenticationResults_dkim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthenticationResults", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuthenticationResults_dmarc(ctx context.Context, field graphql.CollectedField, obj *model.AuthenticationResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthenticationResults_dmarc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dmarc, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthenticationResults_dmarc(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthenticationResults", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuthenticationResults_header(ctx context.Context, field graphql.CollectedField, obj *model.AuthenticationResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthenticationResults_header(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Header, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthenticationResults_header(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthenticationResults", field, false, false, "String")
 }
 
 func (ec *executionContext) _CreateAPIKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
@@ -6866,6 +7372,364 @@ func (ec *executionContext) fieldContext_Message_mailbox(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Message_account(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_headers(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_headers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Headers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MessageHeader) graphql.Marshaler {
+			return ec.marshalNMessageHeader2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageHeaderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_headers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageHeader(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_textBody(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_textBody(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().TextBody(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_textBody(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "String")
+}
+
+func (ec *executionContext) _Message_htmlBody(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_htmlBody(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().HTMLBody(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_htmlBody(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "String")
+}
+
+func (ec *executionContext) _Message_attachments(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_attachments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Attachments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MessageAttachment) graphql.Marshaler {
+			return ec.marshalNMessageAttachment2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageAttachmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_attachments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageAttachment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_rawUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_rawUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().RawURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_rawUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "String")
+}
+
+func (ec *executionContext) _Message_authentication(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_authentication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Authentication(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthenticationResults) graphql.Marshaler {
+			return ec.marshalNAuthenticationResults2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAuthenticationResults(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_authentication(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthenticationResults(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageAttachment_index(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MessageAttachment_filename(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_filename(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Filename, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_filename(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageAttachment_size(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MessageAttachment_inline(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_inline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_inline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MessageAttachment_contentId(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_contentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_contentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageAttachment_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *model.MessageAttachment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageAttachment_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DownloadURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageAttachment_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageAttachment", field, false, false, "String")
+}
+
 func (ec *executionContext) _MessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.MessageConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7006,6 +7870,52 @@ func (ec *executionContext) _MessageEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_MessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MessageEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MessageHeader_name(ctx context.Context, field graphql.CollectedField, obj *model.MessageHeader) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageHeader_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageHeader_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageHeader", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageHeader_value(ctx context.Context, field graphql.CollectedField, obj *model.MessageHeader) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageHeader_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageHeader_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageHeader", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_createOrganization(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7750,6 +8660,138 @@ func (ec *executionContext) fieldContext_Mutation_issueToken(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_issueToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkMessages(ctx, fc.Args["ids"].([]pulid.ID), fc.Args["seen"].(*bool), fc.Args["flagged"].(*bool), fc.Args["answered"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveMessages(ctx, fc.Args["ids"].([]pulid.ID), fc.Args["mailboxID"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteMessages(ctx, fc.Args["ids"].([]pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17540,6 +18582,54 @@ func (ec *executionContext) _AliasEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var authenticationResultsImplementors = []string{"AuthenticationResults"}
+
+func (ec *executionContext) _AuthenticationResults(ctx context.Context, sel ast.SelectionSet, obj *model.AuthenticationResults) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, authenticationResultsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuthenticationResults")
+		case "spf":
+			out.Values[i] = ec._AuthenticationResults_spf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dkim":
+			out.Values[i] = ec._AuthenticationResults_dkim(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dmarc":
+			out.Values[i] = ec._AuthenticationResults_dmarc(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "header":
+			out.Values[i] = ec._AuthenticationResults_header(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createAPIKeyPayloadImplementors = []string{"CreateAPIKeyPayload"}
 
 func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPIKeyPayload) graphql.Marshaler {
@@ -18298,6 +19388,111 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Message_mailbox(ctx, field, obj)
 				})
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_account(ctx, field, obj)
+				})
+		case "headers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_headers(ctx, field, obj)
+				})
+		case "textBody":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_textBody(ctx, field, obj)
+				})
+		case "htmlBody":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_htmlBody(ctx, field, obj)
+				})
+		case "attachments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_attachments(ctx, field, obj)
+				})
+		case "rawUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_rawUrl(ctx, field, obj)
+				})
+		case "authentication":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_authentication(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var messageAttachmentImplementors = []string{"MessageAttachment"}
+
+func (ec *executionContext) _MessageAttachment(ctx context.Context, sel ast.SelectionSet, obj *model.MessageAttachment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageAttachmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageAttachment")
+		case "index":
+			out.Values[i] = ec._MessageAttachment_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "filename":
+			out.Values[i] = ec._MessageAttachment_filename(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._MessageAttachment_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._MessageAttachment_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inline":
+			out.Values[i] = ec._MessageAttachment_inline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentId":
+			out.Values[i] = ec._MessageAttachment_contentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "downloadUrl":
+			out.Values[i] = ec._MessageAttachment_downloadUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18376,6 +19571,44 @@ func (ec *executionContext) _MessageEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "cursor":
 			out.Values[i] = ec._MessageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var messageHeaderImplementors = []string{"MessageHeader"}
+
+func (ec *executionContext) _MessageHeader(ctx context.Context, sel ast.SelectionSet, obj *model.MessageHeader) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageHeaderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageHeader")
+		case "name":
+			out.Values[i] = ec._MessageHeader_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._MessageHeader_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18530,6 +19763,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "issueToken":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_issueToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markMessages":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markMessages(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveMessages":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveMessages(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteMessages":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteMessages(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -19319,6 +20573,14 @@ func (ec *executionContext) unmarshalNAliasWhereInput2ᚖgithubᚗcomᚋlightr�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAuthenticationResults2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAuthenticationResults(ctx context.Context, sel ast.SelectionSet, v *model.AuthenticationResults) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuthenticationResults!")
+		return graphql.Null
+	}
+	return ec._AuthenticationResults(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19595,12 +20857,84 @@ func (ec *executionContext) unmarshalNMailboxWhereInput2ᚖgithubᚗcomᚋlightr
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNMessage2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Message) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessage(ctx context.Context, sel ast.SelectionSet, v *ent.Message) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Message!")
+		return graphql.Null
+	}
+	return ec._Message(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMessageAttachment2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageAttachmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MessageAttachment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessageAttachment2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageAttachment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMessageAttachment2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageAttachment(ctx context.Context, sel ast.SelectionSet, v *model.MessageAttachment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MessageAttachment!")
+		return graphql.Null
+	}
+	return ec._MessageAttachment(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMessageConnection2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessageConnection(ctx context.Context, sel ast.SelectionSet, v *ent.MessageConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MessageConnection!")
 		return graphql.Null
 	}
 	return ec._MessageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMessageHeader2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageHeaderᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MessageHeader) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessageHeader2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageHeader(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMessageHeader2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐMessageHeader(ctx context.Context, sel ast.SelectionSet, v *model.MessageHeader) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MessageHeader!")
+		return graphql.Null
+	}
+	return ec._MessageHeader(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMessageOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessageOrderField(ctx context.Context, v any) (*ent.MessageOrderField, error) {

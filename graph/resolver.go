@@ -7,6 +7,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/graph/model"
+	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 )
 
@@ -15,6 +16,16 @@ type Resolver struct {
 	Client *ent.Client
 	Auth   *access.Authenticator
 	Log    *slog.Logger
+	// Store holds the raw messages; nil means the database store.
+	Store *store.Store
+}
+
+// store returns the store of raw messages.
+func (r *Resolver) store() *store.Store {
+	if r.Store == nil {
+		return store.New()
+	}
+	return r.Store
 }
 
 // client returns the transaction's client inside a mutation (which

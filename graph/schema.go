@@ -67,5 +67,7 @@ func NewSchema(r *Resolver, pageSize int) graphql.ExecutableSchema {
 	c.Query.Nodes = func(ch int, ids []pulid.ID) int {
 		return 1 + max(len(ids), 1)*ch
 	}
-	return NewExecutableSchema(cfg)
+	blob := func(int) int { return blobFieldCost }
+	c.Message.Headers, c.Message.TextBody, c.Message.HTMLBody = blob, blob, blob
+	return contentSchema{NewExecutableSchema(cfg)}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lightr-mail/lightr/graph/model"
 	"github.com/lightr-mail/lightr/mail/directory"
 	"github.com/lightr-mail/lightr/mail/dkim"
+	"github.com/lightr-mail/lightr/mail/mailbox"
 	"github.com/lightr-mail/lightr/server/access"
 )
 
@@ -36,6 +37,51 @@ func (r *domainResolver) DkimRecords(ctx context.Context, obj *ent.Domain) ([]*m
 		})
 	}
 	return out, nil
+}
+
+// Account is the resolver for the account field.
+func (r *messageResolver) Account(ctx context.Context, obj *ent.Message) (*ent.Account, error) {
+	return r.account(ctx, obj)
+}
+
+// Headers is the resolver for the headers field.
+func (r *messageResolver) Headers(ctx context.Context, obj *ent.Message) ([]*model.MessageHeader, error) {
+	return r.headers(ctx, obj)
+}
+
+// TextBody is the resolver for the textBody field.
+func (r *messageResolver) TextBody(ctx context.Context, obj *ent.Message) (*string, error) {
+	c, err := r.content(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return optional(c.text), nil
+}
+
+// HTMLBody is the resolver for the htmlBody field.
+func (r *messageResolver) HTMLBody(ctx context.Context, obj *ent.Message) (*string, error) {
+	c, err := r.content(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return optional(c.html), nil
+}
+
+// Attachments is the resolver for the attachments field.
+func (r *messageResolver) Attachments(ctx context.Context, obj *ent.Message) ([]*model.MessageAttachment, error) {
+	return attachments(obj)
+}
+
+// RawURL is the resolver for the rawUrl field.
+func (r *messageResolver) RawURL(ctx context.Context, obj *ent.Message) (string, error) {
+	return RawPath(obj.ID), nil
+}
+
+// Authentication is the resolver for the authentication field.
+func (r *messageResolver) Authentication(ctx context.Context, obj *ent.Message) (*model.AuthenticationResults, error) {
+	return &model.AuthenticationResults{
+		Spf: obj.SpfResult, Dkim: obj.DkimResult, Dmarc: obj.DmarcResult, Header: obj.AuthResults,
+	}, nil
 }
 
 // CreateOrganization is the resolver for the createOrganization field.
@@ -164,6 +210,22 @@ func (r *mutationResolver) IssueToken(ctx context.Context, organizationID *pulid
 	return &model.IssueTokenPayload{
 		Token: t.Token, ExpiresAt: t.ExpiresAt, OrganizationID: t.OrgID, Scopes: t.Scopes,
 	}, nil
+}
+
+// MarkMessages is the resolver for the markMessages field.
+func (r *mutationResolver) MarkMessages(ctx context.Context, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) ([]*ent.Message, error) {
+	return mailbox.Mark(ctx, r.client(ctx), ids,
+		mailbox.Flags{Seen: seen, Flagged: flagged, Answered: answered})
+}
+
+// MoveMessages is the resolver for the moveMessages field.
+func (r *mutationResolver) MoveMessages(ctx context.Context, ids []pulid.ID, mailboxID pulid.ID) ([]*ent.Message, error) {
+	return mailbox.Move(ctx, r.client(ctx), ids, mailboxID)
+}
+
+// DeleteMessages is the resolver for the deleteMessages field.
+func (r *mutationResolver) DeleteMessages(ctx context.Context, ids []pulid.ID) (int, error) {
+	return mailbox.Delete(ctx, r.client(ctx), r.store(), ids)
 }
 
 // Mutation returns MutationResolver implementation.

@@ -9,6 +9,16 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
 
+// The verdicts of the authentication checks Lightr ran when the message
+// arrived (RFC 8601 result names: pass, fail, none, …; empty when not run).
+type AuthenticationResults struct {
+	Spf   string `json:"spf"`
+	Dkim  string `json:"dkim"`
+	Dmarc string `json:"dmarc"`
+	// The Authentication-Results header field Lightr added.
+	Header string `json:"header"`
+}
+
 type CreateAPIKeyPayload struct {
 	APIKey *ent.APIKey `json:"apiKey"`
 	// The key itself. It is shown only once; the server keeps a hash.
@@ -42,4 +52,29 @@ type IssueTokenPayload struct {
 	ExpiresAt      time.Time `json:"expiresAt"`
 	OrganizationID pulid.ID  `json:"organizationID"`
 	Scopes         []string  `json:"scopes"`
+}
+
+// An attachment (or inline part) of a message, as listed at delivery. Its
+// bytes are served, decoded, at downloadUrl.
+type MessageAttachment struct {
+	// The attachment's position among the message's attachments, from 0.
+	Index int `json:"index"`
+	// The file name the sender gave, or an empty string.
+	Filename    string `json:"filename"`
+	ContentType string `json:"contentType"`
+	// The decoded size in bytes.
+	Size int `json:"size"`
+	// True for a part shown in the body (Content-Disposition: inline).
+	Inline bool `json:"inline"`
+	// The Content-ID without angle brackets, for parts an HTML body refers to.
+	ContentID *string `json:"contentId,omitempty"`
+	// The path (relative to the server's base URL) that serves the decoded
+	// bytes, with the same Authorization header as /graphql.
+	DownloadURL string `json:"downloadUrl"`
+}
+
+// One header field of a message, in the order it appears, decoded to UTF-8.
+type MessageHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/graph"
+	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 )
 
@@ -37,6 +38,8 @@ type Options struct {
 	Log   *slog.Logger
 	// Registry receives the HTTP and GraphQL metrics; /metrics serves it.
 	Registry *prometheus.Registry
+	// Store holds raw messages; nil means the database store.
+	Store *store.Store
 
 	GraphiQL       bool
 	Introspection  bool
@@ -62,6 +65,7 @@ func Handler(o Options) http.Handler {
 	gql := graphQL(o)
 	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, gql))
 	mux.Handle("GET /graphql", checkGETParams(authenticate(o.Auth, o.Log, gql)))
+	registerDownloads(mux, o)
 	if o.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("Lightr", "/graphql"))
 		mux.Handle("GET /graphiql", playground.Handler("Lightr", "/graphql"))
@@ -91,7 +95,7 @@ func Handler(o Options) http.Handler {
 
 // graphQL builds the gqlgen server with Lightr's limits and error policy.
 func graphQL(o Options) http.Handler {
-	r := &graph.Resolver{Client: o.Client, Auth: o.Auth, Log: o.Log}
+	r := &graph.Resolver{Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store}
 	srv := handler.New(graph.NewSchema(r, o.PageSize))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
