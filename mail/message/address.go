@@ -119,7 +119,8 @@ func parseMailbox(s string) (Address, bool) {
 				email = after
 			}
 		}
-		a = Address{Name: decodeText(unquote(strings.TrimSpace(s[:i]))), Email: headerUTF8(email)}
+		name := unquote(strings.TrimSpace(stripComments(s[:i])))
+		a = Address{Name: decodeText(name), Email: headerUTF8(email)}
 	} else {
 		for _, w := range strings.Fields(s) {
 			if strings.Contains(w, "@") {

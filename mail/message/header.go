@@ -204,22 +204,23 @@ func validFieldName(name []byte) bool {
 }
 
 // unfold turns a raw field value into one line the way go-message does:
-// each physical line is trimmed of spaces and tabs and the non-empty ones
-// are joined with one space.
+// each physical line loses its line break (LF, or CRLF) and its leading
+// and trailing spaces and tabs, and the non-empty ones are joined with one
+// space.
 func unfold(v []byte) string {
-	if bytes.IndexByte(v, '\n') < 0 {
-		return string(bytes.Trim(bytes.TrimSuffix(v, []byte("\r")), " \t"))
+	if i := bytes.IndexByte(v, '\n'); i < 0 || i == len(v)-1 {
+		return string(bytes.Trim(dropLineBreak(v), " \t"))
 	}
 	var b strings.Builder
 	b.Grow(len(v))
 	for len(v) > 0 {
 		line := v
 		if i := bytes.IndexByte(v, '\n'); i >= 0 {
-			line, v = v[:i], v[i+1:]
+			line, v = dropLineBreak(v[:i+1]), v[i+1:]
 		} else {
 			v = nil
 		}
-		line = bytes.Trim(bytes.TrimSuffix(line, []byte("\r")), " \t")
+		line = bytes.Trim(line, " \t")
 		if len(line) == 0 {
 			continue
 		}
@@ -229,4 +230,16 @@ func unfold(v []byte) string {
 		b.Write(line)
 	}
 	return b.String()
+}
+
+// dropLineBreak drops a trailing LF or CRLF; a CR without LF is kept, as
+// go-message keeps it.
+func dropLineBreak(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+	}
+	return line
 }
