@@ -191,7 +191,12 @@ func parseDate(v string) (time.Time, bool) {
 	if v == "" || len(v) > 200 {
 		return time.Time{}, false
 	}
-	t, err := netmail.ParseDate(v)
+	// The layout that nearly every mailer writes goes first: it saves
+	// net/mail's walk through its list of layouts.
+	t, err := time.Parse(dateLayouts[0], v)
+	if err != nil {
+		t, err = netmail.ParseDate(v)
+	}
 	if err != nil {
 		clean := strings.Join(strings.Fields(stripComments(v)), " ")
 		for _, layout := range dateLayouts {

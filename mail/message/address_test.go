@@ -17,7 +17,9 @@ func TestParseAddressList_Lenient(t *testing.T) {
 			{Name: "Doe, Jane", Mailbox: "jane", Host: "x.example"},
 			{Name: "Bob", Mailbox: "bob", Host: "y.example"},
 		}},
-		{"empty group", "undisclosed-recipients:;", []EnvelopeAddress{{Mailbox: "undisclosed-recipients"}, {}}},
+		{"empty group", "undisclosed-recipients:;", []EnvelopeAddress{
+			{Mailbox: "undisclosed-recipients"}, {},
+		}},
 		{"group and mailbox", "Team: a@x.example, b@x.example;, c@y.example", []EnvelopeAddress{
 			{Mailbox: "Team"}, {Mailbox: "a", Host: "x.example"}, {Mailbox: "b", Host: "x.example"}, {},
 			{Mailbox: "c", Host: "y.example"},
@@ -28,7 +30,9 @@ func TestParseAddressList_Lenient(t *testing.T) {
 		{"one bad address", "good@x.example, bad <<>>, Ünïcode <u@x.example>", []EnvelopeAddress{
 			{Mailbox: "good", Host: "x.example"}, {Name: "Ünïcode", Mailbox: "u", Host: "x.example"},
 		}},
-		{"source route", "<@r1,@r2:user@host.example>", []EnvelopeAddress{{Mailbox: "user", Host: "host.example"}}},
+		{"source route", "<@r1,@r2:user@host.example>", []EnvelopeAddress{
+			{Mailbox: "user", Host: "host.example"},
+		}},
 		{"comment", "(boss) <boss@x.example>", []EnvelopeAddress{{Mailbox: "boss", Host: "x.example"}}},
 		{"encoded name", "=?utf-8?q?Zo=C3=AB?= <zoe@x.example>", []EnvelopeAddress{
 			{Name: "Zoë", Mailbox: "zoe", Host: "x.example"},

@@ -177,47 +177,39 @@ func unhex(c byte) (byte, bool) {
 // white space of a line is dropped (rule 3). With a nil dst it only counts.
 func decodeQP(dst, src []byte) ([]byte, int64) {
 	var total int64
-	out := func(c byte) {
-		if dst != nil {
-			dst = append(dst, c)
-		}
-		total++
-	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
-		switch {
-		case c == '=':
+		switch c {
+		case '=':
 			if i+2 < len(src) {
 				hi, ok1 := unhex(src[i+1])
 				lo, ok2 := unhex(src[i+2])
 				if ok1 && ok2 {
-					out(hi<<4 | lo)
+					dst, total = appendOut(dst, total, hi<<4|lo)
 					i += 2
 					continue
 				}
 			}
 			if j := skipBlanks(src, i+1); atEOL(src, j) {
-				// Soft line break: drop through the line break.
+				// A soft line break: skip up to its LF (the loop skips that).
 				if j < len(src) && src[j] == '\r' {
 					j++
 				}
 				i = j
 				continue
 			}
-			out(c)
-		case c == ' ' || c == '\t':
+		case ' ', '\t':
 			j := skipBlanks(src, i)
 			if atEOL(src, j) {
-				i = j - 1 // trailing white space: dropped
+				i = j - 1 // trailing white space is dropped
 				continue
 			}
-			for ; i < j; i++ {
-				out(src[i])
+			for ; i < j-1; i++ {
+				dst, total = appendOut(dst, total, src[i])
 			}
-			i--
-		default:
-			out(c)
+			c = src[i]
 		}
+		dst, total = appendOut(dst, total, c)
 	}
 	return dst, total
 }

@@ -43,7 +43,8 @@ func FuzzBodies(f *testing.F) {
 				t.Fatalf("OpenAttachment(%d): %v", i, err)
 			}
 			if a.Size != int64(len(data)) || want.Size != a.Size {
-				t.Fatalf("attachment %d: listed size %d, opened %d, %d bytes", i, want.Size, a.Size, len(data))
+				t.Fatalf("attachment %d: listed size %d, opened %d, %d bytes",
+					i, want.Size, a.Size, len(data))
 			}
 		}
 		if _, _, err := OpenAttachment(raw, len(p.Attachments)); err == nil {
@@ -152,7 +153,8 @@ func checkPart(t *testing.T, raw []byte, p *Part, depth int, lim Limits) int {
 		n += checkPart(t, raw, c, depth+1, lim)
 	}
 	if m := p.Message; m != nil {
-		if m.Envelope == nil || m.Body == nil || m.Body.HeaderStart != p.BodyStart || m.Body.BodyEnd != p.BodyEnd {
+		if m.Envelope == nil || m.Body == nil ||
+			m.Body.HeaderStart != p.BodyStart || m.Body.BodyEnd != p.BodyEnd {
 			t.Fatalf("attached message does not cover the part's body")
 		}
 		n += checkPart(t, raw, m.Body, depth+1, lim)

@@ -176,7 +176,8 @@ func scanHeader(raw []byte, start, end, maxBytes int, delim []byte) headerBlock 
 			hb.truncated = true
 		default:
 			vs := pos + colon + 1
-			hb.fields = append(hb.fields, field{name: name, value: raw[vs:max(vs, min(le, limit))], vs: vs})
+			value := raw[vs:max(vs, min(le, limit))]
+			hb.fields = append(hb.fields, field{name: name, value: value, vs: vs})
 			cur = len(hb.fields) - 1
 			if k, ok := lookupKey(name); ok && hb.known[k] == 0 {
 				hb.known[k] = int32(len(hb.fields))

@@ -31,22 +31,26 @@ func adversarialMessages() map[string]string {
 	notDelimiters := "Content-Type: multipart/mixed; boundary=abc\r\n\r\n--abc\r\n\r\n" +
 		strings.Repeat("x--abc--abcd --abc- --ab\r\n--abcX\r\n", 100000) + "--abc--\r\n"
 
+	const appHeader = "Content-Type: application/x\r\nContent-Transfer-Encoding: "
 	return map[string]string{
-		"10k nested multiparts":           nestedDistinct.String(),
-		"10k nested, one boundary":        nestedSame.String(),
-		"10k nested messages":             nestedRFC822.String(),
-		"100k parts":                      manyParts.String(),
-		"100k header lines":               strings.Repeat("X-Spam: a\r\n", 100000) + "Subject: late\r\n\r\nbody",
-		"100k continuation lines":         "Subject: s\r\n" + strings.Repeat(" fold\r\n", 100000) + "\r\nbody",
-		"10 MB header line":               "X: " + strings.Repeat("a", 10<<20) + "\r\n\r\nbody",
-		"10 MB without a line break":      strings.Repeat("a", 10<<20),
-		"boundary look-alikes":            notDelimiters,
-		"100k encoded words":              "Subject: " + strings.Repeat("=?utf-8?q?a?= ", 100000) + "\r\n\r\n",
-		"100k addresses":                  "To: " + strings.Repeat("a <b@c>, ", 100000) + "\r\n\r\n",
-		"html of unclosed tags":           "Content-Type: text/html\r\n\r\n" + strings.Repeat("<script><style></", 100000),
-		"10 MB base64 attachment":         "Content-Type: application/x\r\nContent-Transfer-Encoding: base64\r\n\r\n" + strings.Repeat("QUJD\r\n", 2<<20),
-		"10 MB quoted-printable":          "Content-Type: application/x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + strings.Repeat("=41 \t =\r\n", 1<<20),
-		"params of a hostile disposition": "Content-Disposition: attachment" + strings.Repeat("; a*1*=%41", 100000) + "\r\n\r\n",
+		"10k nested multiparts":      nestedDistinct.String(),
+		"10k nested, one boundary":   nestedSame.String(),
+		"10k nested messages":        nestedRFC822.String(),
+		"100k parts":                 manyParts.String(),
+		"100k header lines":          strings.Repeat("X-Spam: a\r\n", 100000) + "Subject: late\r\n\r\nbody",
+		"100k continuation lines":    "Subject: s\r\n" + strings.Repeat(" fold\r\n", 100000) + "\r\nbody",
+		"10 MB header line":          "X: " + strings.Repeat("a", 10<<20) + "\r\n\r\nbody",
+		"10 MB without a line break": strings.Repeat("a", 10<<20),
+		"boundary look-alikes":       notDelimiters,
+		"100k encoded words":         "Subject: " + strings.Repeat("=?utf-8?q?a?= ", 100000) + "\r\n\r\n",
+		"100k addresses":             "To: " + strings.Repeat("a <b@c>, ", 100000) + "\r\n\r\n",
+		"html of unclosed tags": "Content-Type: text/html\r\n\r\n" +
+			strings.Repeat("<script><style></", 100000),
+		"10 MB base64 attachment": appHeader + "base64\r\n\r\n" + strings.Repeat("QUJD\r\n", 2<<20),
+		"10 MB quoted-printable": appHeader + "quoted-printable\r\n\r\n" +
+			strings.Repeat("=41 \t =\r\n", 1<<20),
+		"params of a hostile disposition": "Content-Disposition: attachment" +
+			strings.Repeat("; a*1*=%41", 100000) + "\r\n\r\n",
 	}
 }
 

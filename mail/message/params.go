@@ -51,7 +51,7 @@ func laxValue(v string) string {
 	return v
 }
 
-// laxParams splits "; name=value" pairs, quotes honoured, the first of
+// laxParams splits "; name=value" pairs, quotes respected, the first of
 // duplicates kept. RFC 2231 extended (name*) and continued (name*0,
 // name*1*) values are put together and percent-decoded.
 func laxParams(v string) map[string]string {

@@ -108,7 +108,8 @@ func OpenAttachment(raw []byte, index int) (Attachment, []byte, error) {
 	root, _, _ := parseTree(raw, Limits{}.withDefaults())
 	atts, parts := collectAttachments(raw, root)
 	if index < 0 || index >= len(atts) {
-		return Attachment{}, nil, fmt.Errorf("attachment %d of %d: %w", index, len(atts), ErrNoAttachment)
+		err := fmt.Errorf("attachment %d of %d: %w", index, len(atts), ErrNoAttachment)
+		return Attachment{}, nil, err
 	}
 	a, p := atts[index], parts[index]
 	data := decodeTransfer(p.Encoding, p.Body(raw))

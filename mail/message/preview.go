@@ -53,9 +53,15 @@ func previewOf(raw []byte, p *Part, scan int, isHTML bool) string {
 // runes or maxBytes bytes, whichever comes first.
 func collapse(s string, maxRunes, maxBytes int) string {
 	var b strings.Builder
+	b.Grow(min(len(s), maxBytes))
 	runes, space := 0, false
 	for _, r := range s {
 		switch {
+		case r < utf8.RuneSelf:
+			if r <= ' ' || r == 0x7F {
+				space = space || (r == ' ' || '\t' <= r && r <= '\r') && b.Len() > 0
+				continue
+			}
 		case unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
