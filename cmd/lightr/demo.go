@@ -44,8 +44,8 @@ func newDemoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.Serve(cmd.Context(), func(addr string) {
-				printDemo(cmd, addr, adminKey, info)
+			return a.Serve(cmd.Context(), func(addrs app.Addrs) {
+				printDemo(cmd, addrs, adminKey, info)
 			})
 		},
 	}
@@ -53,8 +53,9 @@ func newDemoCmd() *cobra.Command {
 	return cmd
 }
 
-func printDemo(cmd *cobra.Command, addr, adminKey string, info *app.DemoInfo) {
+func printDemo(cmd *cobra.Command, addrs app.Addrs, adminKey string, info *app.DemoInfo) {
 	w := cmd.OutOrStdout()
+	addr := addrs.HTTP
 	fmt.Fprintf(w, `
 Lightr demo is running.
 
@@ -71,8 +72,11 @@ Try:
     -H 'Content-Type: application/json' \
     -d '{"query":"{ domains { edges { node { id name } } } accounts { edges { node { id email } } } }"}'
 
+  SMTP (MX):     %[9]s
+    swaks --server %[9]s --to %[4]s --from someone@example.org
+
 `, addr, info.OrgID, info.DomainID, info.Email, info.Password,
-		info.TokenExpires.Format("2006-01-02 15:04 MST"), info.Token, adminKey)
+		info.TokenExpires.Format("2006-01-02 15:04 MST"), info.Token, adminKey, addrs.SMTP)
 	if info.DKIMRecord != "" {
 		fmt.Fprintf(w, "DKIM record to publish:\n  %s\n\n", info.DKIMRecord)
 	}

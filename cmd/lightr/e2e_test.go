@@ -40,12 +40,16 @@ type cli struct {
 	t   *testing.T
 	dir string
 	env []string
+	// smtpAddr is the SMTP address the last serve bound.
+	smtpAddr string
 }
 
 func newCLI(t *testing.T) *cli {
 	t.Helper()
 	// A clean environment: no LIGHTR_* variables from the caller leak in.
-	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	// Listeners other than the one a test names go on a free loopback port.
+	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
+		"LIGHTR_SMTP_ADDR=127.0.0.1:0"}
 	return &cli{t: t, dir: t.TempDir(), env: env}
 }
 
@@ -80,7 +84,8 @@ func (c *cli) ok(stdin string, args ...string) string {
 	return out
 }
 
-// serve starts `lightr serve` and returns the HTTP address it bound.
+// serve starts `lightr serve` and returns the HTTP address it bound; the
+// SMTP address goes to c.smtpAddr.
 func (c *cli) serve(extraEnv []string, args ...string) string {
 	c.t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
@@ -107,10 +112,14 @@ func (c *cli) serve(extraEnv []string, args ...string) string {
 		}
 	})
 	addrRE := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+	smtpRE := regexp.MustCompile(`msg="smtp listening" addr=(\S+)`)
 	lines := bufio.NewScanner(stderr)
 	deadline := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
 	defer deadline.Stop()
 	for lines.Scan() {
+		if m := smtpRE.FindStringSubmatch(lines.Text()); m != nil {
+			c.smtpAddr = m[1]
+		}
 		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
 			go func() { // keep draining stderr so the server never blocks on it
 				for lines.Scan() {

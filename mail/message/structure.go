@@ -45,12 +45,16 @@ type EnvelopeAddress struct {
 // offsets that let a server answer BODY[section] by slicing the raw
 // message.
 //
-// Invariants that a BODYSTRUCTURE writer relies on: a Part whose Type is
-// "multipart" has at least one child; a message/rfc822 or message/global
-// Part has Message set. A part that could not be parsed as declared (a
-// multipart without a usable boundary, nesting past Limits.MaxDepth, an
-// encoded message/rfc822) is reported as a leaf of another type, with the
-// declared type kept in Declared.
+// Invariants that a BODYSTRUCTURE writer relies on (go-imap's panics on a
+// multipart without children): a Part whose Type is "multipart" has at
+// least one child; a message/rfc822 or message/global Part has Message
+// set. A part that cannot be parsed as declared is reported as a leaf of
+// another type, with the declared type kept in Declared: a multipart
+// without a boundary parameter or without any delimiter line is
+// text/plain (its body is likely text that a reader wants to see), and a
+// multipart or attached message past Limits, or an attached message with
+// a base64 or quoted-printable encoding (RFC 2046 §5.2.1 forbids them, and
+// offsets cannot point into decoded bytes), is application/octet-stream.
 type Part struct {
 	// Type and Subtype are lower case, e.g. "text" and "plain". A missing
 	// or invalid Content-Type is text/plain; charset=us-ascii (RFC 2045

@@ -11,6 +11,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/server/access"
 	"github.com/lightr-mail/lightr/server/auth"
+	"github.com/lightr-mail/lightr/server/certs"
 	"github.com/lightr-mail/lightr/server/config"
 )
 
@@ -34,6 +35,24 @@ type InitResult struct {
 	AdminKeyID  string
 	JWTKeyPath  string
 	DatabaseRef string
+}
+
+// ensureCertificate creates a self-signed certificate for the SMTP
+// greeting name at the default TLS paths when the operator named no
+// certificate and none is there yet, so that STARTTLS works from the
+// first start. An existing file is never replaced.
+func ensureCertificate(cfg *config.Config) error {
+	if cfg.SMTP.TLSCertFile != "" {
+		return nil
+	}
+	if _, err := os.Stat(cfg.TLSCertPath()); err == nil {
+		return nil
+	}
+	hosts := []string{cfg.SMTP.Domain, "localhost", "127.0.0.1", "::1"}
+	if err := certs.GenerateSelfSigned(cfg.TLSCertPath(), cfg.TLSKeyPath(), hosts); err != nil {
+		return fmt.Errorf("create a self-signed TLS certificate: %w", err)
+	}
+	return nil
 }
 
 // Init writes a commented configuration file, creates the data directory
@@ -70,6 +89,10 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	if err := auth.GenerateKeyFile(keyPath); err != nil {
 		return nil, fmt.Errorf("%w (pass --force to replace the signing key; "+
 			"tokens it signed stop working)", err)
+	}
+
+	if err := ensureCertificate(cfg); err != nil {
+		return nil, err
 	}
 
 	a, err := Open(ctx, cfg, NewLogger(cfg.Log, os.Stderr))

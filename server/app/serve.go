@@ -14,11 +14,34 @@ import (
 	"github.com/lightr-mail/lightr/server/httpapi"
 )
 
+// Addrs are the addresses the listeners bound, for tests and the demo.
+type Addrs struct {
+	HTTP, SMTP string
+}
+
 // Serve runs the listeners until ctx ends, then shuts them down, letting
-// in-flight requests finish within http.shutdown_timeout. ready, if not
-// nil, is called with the bound HTTP address once it accepts connections.
-func (a *App) Serve(ctx context.Context, ready func(httpAddr string)) error {
+// in-flight requests and SMTP sessions finish within their shutdown
+// timeouts. ready, if not nil, is called with the bound addresses once
+// every listener accepts connections.
+func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 	c := a.Config
+	mail, err := a.openMail()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = mail.Deliverer.Close() }()
+	stopSMTP, smtpAddr, err := a.startSMTP(mail)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), c.SMTP.ShutdownTimeout)
+		defer cancel()
+		if err := stopSMTP(sctx); err != nil {
+			a.Log.Warn("smtp shutdown", "err", err)
+		}
+	}()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(
 		collectors.ProcessCollectorOpts{}))
@@ -52,7 +75,7 @@ func (a *App) Serve(ctx context.Context, ready func(httpAddr string)) error {
 	a.Log.Info("http listening", "addr", ln.Addr().String(),
 		"graphql", "http://"+ln.Addr().String()+"/graphql")
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(Addrs{HTTP: ln.Addr().String(), SMTP: smtpAddr})
 	}
 
 	errc := make(chan error, 1)

@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/lightr-mail/lightr/mail/delivery"
+	"github.com/lightr-mail/lightr/mail/resolver"
+	"github.com/lightr-mail/lightr/mail/store"
+	"github.com/lightr-mail/lightr/mail/verify"
+	"github.com/lightr-mail/lightr/server/certs"
+	"github.com/lightr-mail/lightr/server/smtp"
+)
+
+// mailServices are the parts of the mail pipeline that outlive one
+// listener: the DNS resolver, the sender verifier and the deliverer.
+type mailServices struct {
+	Resolver  *resolver.Resolver
+	Verifier  *verify.Verifier
+	Deliverer *delivery.Deliverer
+	Certs     *certs.Store
+}
+
+// openMail builds the mail pipeline from the configuration.
+func (a *App) openMail() (*mailServices, error) {
+	c := a.Config
+	res, err := resolver.New(resolver.Options{Server: c.DNS.Resolver, Timeout: c.DNS.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("dns resolver: %w", err)
+	}
+	if err := ensureCertificate(c); err != nil {
+		return nil, err
+	}
+	cs, err := certs.New(a.DB.Client, c.TLSCertPath(), c.TLSKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("smtp TLS certificate (smtp.tls_cert_file): %w", err)
+	}
+	return &mailServices{
+		Resolver:  res,
+		Verifier:  &verify.Verifier{Resolver: res, AuthServID: c.SMTP.Domain},
+		Deliverer: delivery.New(a.DB, store.New(), delivery.Options{}),
+		Certs:     cs,
+	}, nil
+}
+
+// startSMTP listens on smtp.addr and serves the MX in the background.
+// The returned function shuts it down.
+func (a *App) startSMTP(m *mailServices) (stop func(context.Context) error, addr string, err error) {
+	c := a.Config
+	trusted := make([]netip.Prefix, 0, len(c.SMTP.TrustedNetworks))
+	for _, n := range c.SMTP.TrustedNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, "", fmt.Errorf("smtp.trusted_networks: %w", err)
+		}
+		trusted = append(trusted, p.Masked())
+	}
+	srv := smtp.New(smtp.Options{
+		Hostname:            c.SMTP.Domain,
+		TLS:                 m.Certs.TLSConfig(),
+		MaxMessageBytes:     c.SMTP.MaxMessageBytes,
+		MaxRecipients:       c.SMTP.MaxRecipients,
+		MaxLineLength:       c.SMTP.MaxLineLength,
+		ReadTimeout:         c.SMTP.ReadTimeout,
+		WriteTimeout:        c.SMTP.WriteTimeout,
+		MaxConnections:      c.SMTP.MaxConnections,
+		MaxConnectionsPerIP: c.SMTP.MaxConnectionsPerIP,
+		MaxErrors:           c.SMTP.MaxErrors,
+		Trusted:             trusted,
+		Log:                 a.Log,
+	}, a.DB.Client, m.Deliverer, m.Verifier)
+	ln, err := net.Listen("tcp", c.SMTP.Addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on smtp.addr %s: %w", c.SMTP.Addr, err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			a.Log.Error("smtp server stopped", "err", err)
+		}
+	}()
+	a.Log.Info("smtp listening", "addr", ln.Addr().String())
+	return srv.Shutdown, ln.Addr().String(), nil
+}

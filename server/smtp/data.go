@@ -1,0 +1,174 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/lightr-mail/lightr/ent/domain"
+	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/mail/delivery"
+	"github.com/lightr-mail/lightr/mail/message"
+	"github.com/lightr-mail/lightr/mail/verify"
+)
+
+// dataTimeout bounds verification and the commit of one message. A client
+// waits for the reply to DATA; RFC 5321 §4.5.3.2.6 asks it to wait 10
+// minutes, so this stays well inside that.
+const dataTimeout = 2 * time.Minute
+
+// Data implements gosmtp.Session (DATA and BDAT): check the bytes,
+// verify the sender, add our headers, and store the message in every
+// recipient's mailbox before answering 250.
+func (ss *session) Data(r io.Reader) error {
+	start := time.Now()
+	raw, err := io.ReadAll(r)
+	var smtpErr *gosmtp.SMTPError
+	if errors.As(err, &smtpErr) {
+		return ss.reject(smtpErr, "data refused", "size", len(raw))
+	}
+	if err != nil {
+		return err // the connection broke; nobody is left to answer
+	}
+	if len(ss.rcpts) == 0 {
+		// Every RCPT of an alias was over quota: nothing can be stored.
+		return ss.reject(r452OverQuota, "no deliverable recipient")
+	}
+	if i := bareNewline(raw); i >= 0 {
+		return ss.reject(r554BareNewline, "bare newline", "offset", i)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
+	defer cancel()
+	res := ss.verify(ctx, raw)
+	if err := ss.applyDMARC(ctx, res); err != nil {
+		return err
+	}
+
+	final := ss.compose(raw, res, start)
+	m := &delivery.Message{
+		Raw:          final,
+		Parsed:       message.Parse(final, ss.srv.opts.Parse),
+		SPF:          res.SPF,
+		DKIM:         res.DKIM,
+		DMARC:        res.DMARC,
+		AuthResults:  headerValue(res.Header),
+		InternalDate: start,
+		Recipients:   ss.rcpts,
+	}
+	delivered, rcptErrs, err := ss.srv.deliverer.Deliver(ctx, m)
+	if err != nil {
+		ss.log.Error("delivery failed", "err", err)
+		return ss.localError()
+	}
+	return ss.report(m, delivered, rcptErrs, start)
+}
+
+// verify runs SPF, DKIM and DMARC; without a verifier (tests) every
+// verdict is none.
+func (ss *session) verify(ctx context.Context, raw []byte) verify.Result {
+	if ss.srv.verifier == nil {
+		return verify.Result{SPF: "none", DKIM: "none", DMARC: "none"}
+	}
+	return ss.srv.verifier.Verify(ctx, verify.Input{
+		RemoteIP: ss.remote.AsSlice(),
+		Helo:     ss.conn.Hostname(),
+		MailFrom: ss.from,
+		Raw:      raw,
+	})
+}
+
+// applyDMARC follows the sender domain's DMARC policy when the message
+// fails DMARC (RFC 7489 §6.6.2). Under p=reject each receiving domain
+// chooses: reject, or file into Junk (the default). One SMTP reply covers
+// every recipient, so a single domain asking for reject rejects the
+// message for all; the sender then gets a bounce, which is what p=reject
+// asks for. Under p=quarantine the message goes to Junk.
+func (ss *session) applyDMARC(ctx context.Context, res verify.Result) error {
+	if res.DMARC != "fail" || ss.trusted {
+		return nil
+	}
+	junk := res.DMARCPolicy == "quarantine"
+	if res.RejectByDMARC() {
+		reject, err := ss.anyDomainRejects(ctx)
+		if err != nil {
+			ss.log.Error("dmarc policy lookup failed", "err", err)
+			return ss.localError()
+		}
+		if reject {
+			return ss.reject(r550DMARC, "dmarc policy", "from_domain", res.FromDomain)
+		}
+		junk = true
+	}
+	if junk {
+		for i := range ss.rcpts {
+			ss.rcpts[i].Mailbox = "Junk"
+		}
+	}
+	return nil
+}
+
+// anyDomainRejects reports whether a recipient's domain is set to reject
+// mail failing DMARC under p=reject.
+func (ss *session) anyDomainRejects(ctx context.Context) (bool, error) {
+	ids := make([]pulid.ID, 0, len(ss.rcpts))
+	for _, r := range ss.rcpts {
+		ids = append(ids, r.DomainID)
+	}
+	return ss.srv.client.Domain.Query().
+		Where(domain.IDIn(ids...), domain.DmarcRejectActionEQ(domain.DmarcRejectActionReject)).
+		Exist(systemContext(ctx))
+}
+
+// report logs the outcome and picks the reply. go-smtp (outside LMTP)
+// gives one reply for all recipients: 250 when at least one copy was
+// stored. A recipient that went over quota between RCPT and the commit
+// is logged; with nothing stored the client is told to retry.
+func (ss *session) report(m *delivery.Message, delivered []delivery.Delivered,
+	rcptErrs []error, start time.Time) error {
+	failed := 0
+	for i, err := range rcptErrs {
+		if err != nil {
+			failed++
+			ss.log.Warn("recipient not delivered", "rcpt", m.Recipients[i].Address, "err", err)
+		}
+	}
+	if len(delivered) == 0 {
+		if failed > 0 && errors.Is(errors.Join(rcptErrs...), delivery.ErrOverQuota) {
+			return ss.reject(r452OverQuota, "over quota at commit")
+		}
+		return ss.localError()
+	}
+	ss.log.Info("message accepted",
+		"from", truncate(ss.from, 100), "rcpts", len(delivered), "size", len(m.Raw),
+		"spf", m.SPF, "dkim", m.DKIM, "dmarc", m.DMARC, "msg_id", delivered[0].MessageID,
+		"duration", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// bareNewline returns the offset of the first LF not preceded by CR or CR
+// not followed by LF, or -1. go-smtp ends DATA only at CRLF.CRLF, but a
+// message holding other line endings is refused whole: another MTA may
+// read "LF.LF" or "CR.CR" as the end, which is how SMTP smuggling hides a
+// second message inside the first.
+func bareNewline(b []byte) int {
+	for i, c := range b {
+		switch c {
+		case '\n':
+			if i == 0 || b[i-1] != '\r' {
+				return i
+			}
+		case '\r':
+			if i+1 >= len(b) || b[i+1] != '\n' {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func systemContext(ctx context.Context) context.Context { return rule.SystemContext(ctx) }

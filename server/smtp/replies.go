@@ -1,0 +1,42 @@
+package smtp
+
+import (
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+// reply builds an SMTP error reply with an enhanced status code
+// (RFC 3463).
+func reply(code int, enh gosmtp.EnhancedCode, msg string) *gosmtp.SMTPError {
+	return &gosmtp.SMTPError{Code: code, EnhancedCode: enh, Message: msg}
+}
+
+// Replies Lightr gives. The names spell out the code and its meaning.
+var (
+	// RFC 5321 §3.6.2 and RFC 3463 X.7.1: delivery not authorized.
+	r554RelayDenied = reply(554, gosmtp.EnhancedCode{5, 7, 1}, "Relaying denied")
+	// RFC 3463 X.1.1: bad destination mailbox address.
+	r550NoSuchUser = reply(550, gosmtp.EnhancedCode{5, 1, 1}, "No such user here")
+	// RFC 3463 X.2.1: mailbox disabled, not accepting messages.
+	r550Disabled = reply(550, gosmtp.EnhancedCode{5, 2, 1}, "Mailbox disabled")
+	// RFC 3463 X.2.2: mailbox full; temporary, the owner may make room.
+	r452OverQuota = reply(452, gosmtp.EnhancedCode{4, 2, 2}, "Mailbox full, try again later")
+	// RFC 3463 X.2.2 permanent: the message alone is larger than the quota.
+	r552OverQuota = reply(552, gosmtp.EnhancedCode{5, 2, 2}, "Message larger than the mailbox quota")
+	// RFC 3463 X.1.7 and X.1.3: bad sender or recipient address syntax.
+	r553BadSender    = reply(553, gosmtp.EnhancedCode{5, 1, 7}, "Bad sender address syntax")
+	r553BadRecipient = reply(553, gosmtp.EnhancedCode{5, 1, 3}, "Bad recipient address syntax")
+	// A line ended in a bare LF or a bare CR. Postfix answers the same
+	// condition with 5.5.2 (smtpd_forbid_bare_newline); the message is
+	// refused as a whole so that nothing smuggled behind it is accepted.
+	r554BareNewline = reply(554, gosmtp.EnhancedCode{5, 5, 2},
+		"Message refused: line ending is not CRLF (bare LF or CR)")
+	// RFC 7489 §6.6.2: the sender domain's DMARC policy says reject.
+	r550DMARC = reply(550, gosmtp.EnhancedCode{5, 7, 1},
+		"Message rejected by the sender domain's DMARC policy")
+	// RFC 3463 X.7.0: too many rejected commands; the session ends.
+	r421TooManyErrors = reply(421, gosmtp.EnhancedCode{4, 7, 0}, "Too many errors, closing connection")
+	// RFC 3463 X.3.0: a local fault; the client keeps the message and retries.
+	r451LocalError = reply(451, gosmtp.EnhancedCode{4, 3, 0}, "Local error, try again later")
+	// Recipients before MAIL FROM, or DATA without recipients.
+	r503BadSequence = reply(503, gosmtp.EnhancedCode{5, 5, 1}, "Bad sequence of commands")
+)
