@@ -48,8 +48,10 @@ func newCLI(t *testing.T) *cli {
 	t.Helper()
 	// A clean environment: no LIGHTR_* variables from the caller leak in.
 	// Listeners other than the one a test names go on a free loopback port.
+	// DNS goes to a loopback port where nothing listens, so that a test
+	// that names no DNS server of its own never asks the real DNS.
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
-		"LIGHTR_SMTP_ADDR=127.0.0.1:0"}
+		"LIGHTR_SMTP_ADDR=127.0.0.1:0", "LIGHTR_DNS_RESOLVER=127.0.0.1:9"}
 	return &cli{t: t, dir: t.TempDir(), env: env}
 }
 
