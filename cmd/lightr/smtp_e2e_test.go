@@ -220,8 +220,8 @@ func checkDelivered(t *testing.T, httpAddr, token string) {
 			mailbox { name } account { email } } } } }`)
 	type node struct {
 		Subject, FromAddress, Preview, SpfResult, DkimResult, DmarcResult, AuthResults string
-		Mailbox                                                                          struct{ Name string }
-		Account                                                                          struct{ Email string }
+		Mailbox                                                                        struct{ Name string }
+		Account                                                                        struct{ Email string }
 	}
 	var got struct {
 		Data struct {
