@@ -15,8 +15,16 @@ import (
 )
 
 // lookupTTL is how long the answer to "which files serve this SNI name"
-// is kept, so that handshakes do not each query the database.
+// is kept, so that handshakes do not each query the database. It is also
+// how long a running server takes to see `lightr domain-tls`.
 const lookupTTL = time.Minute
+
+// recheckEvery is how often a loaded key pair's files are stat'ed for a
+// change on disk.
+const recheckEvery = 5 * time.Second
+
+// maxNames bounds the SNI cache: SNI names are chosen by clients.
+const maxNames = 10000
 
 // Store picks certificates by SNI. It is safe for concurrent use.
 type Store struct {
@@ -106,45 +114,53 @@ func (s *Store) filesFor(ctx context.Context, name string) (certPath, keyPath st
 		return n.certPath, n.keyPath
 	}
 
+	if s.client == nil {
+		return "", ""
+	}
 	n = named{expires: now.Add(lookupTTL)}
-	if s.client != nil {
-		n.certPath, n.keyPath = s.query(ctx, name)
+	var err error
+	if n.certPath, n.keyPath, err = s.query(ctx, name); err != nil {
+		// Not cached: a failed lookup (a cancelled handshake, a busy
+		// database) must not pin the default certificate for a minute.
+		return "", ""
 	}
 	s.mu.Lock()
-	if len(s.byName) > 10000 {
-		clear(s.byName) // bounded: SNI names are chosen by clients
+	if len(s.byName) >= maxNames {
+		clear(s.byName)
 	}
 	s.byName[name] = n
 	s.mu.Unlock()
 	return n.certPath, n.keyPath
 }
 
-// query finds the closest hosted domain at or above name that has
+// query finds the closest hosted domain at or above name that has both
 // certificate files.
-func (s *Store) query(ctx context.Context, name string) (string, string) {
+func (s *Store) query(ctx context.Context, name string) (certPath, keyPath string, err error) {
 	var candidates []string
 	for n := name; strings.Contains(n, "."); n = n[strings.IndexByte(n, '.')+1:] {
 		candidates = append(candidates, n)
 	}
 	if len(candidates) == 0 {
-		return "", ""
+		return "", "", nil
 	}
+	// Both files in the filter: a domain with only one of them set must
+	// not hide a parent domain that has a whole pair.
 	ds, err := s.client.Domain.Query().
-		Where(domain.NameIn(candidates...), domain.TLSCertFileNEQ("")).
+		Where(domain.NameIn(candidates...), domain.TLSCertFileNEQ(""), domain.TLSKeyFileNEQ("")).
 		All(rule.SystemContext(ctx))
 	if err != nil {
-		return "", ""
+		return "", "", err
 	}
-	best := -1
-	for i, d := range ds {
-		if best < 0 || len(d.Name) > len(ds[best].Name) {
-			best = i
+	var best *ent.Domain
+	for _, d := range ds {
+		if best == nil || len(d.Name) > len(best.Name) {
+			best = d
 		}
 	}
-	if best < 0 || ds[best].TLSKeyFile == "" {
-		return "", ""
+	if best == nil {
+		return "", "", nil
 	}
-	return ds[best].TLSCertFile, ds[best].TLSKeyFile
+	return best.TLSCertFile, best.TLSKeyFile, nil
 }
 
 // load returns the key pair at the two paths, reading it again when
@@ -153,10 +169,13 @@ func (s *Store) query(ctx context.Context, name string) (string, string) {
 func (s *Store) load(certPath, keyPath string) (*tls.Certificate, error) {
 	key := certPath + "\x00" + keyPath
 	now := s.nowFunc()
+	// checked is written by whichever handshake re-stats the files, so it
+	// is read under the lock too; the rest of a loaded is never changed.
 	s.mu.Lock()
 	l := s.files[key]
+	fresh := l != nil && now.Sub(l.checked) < recheckEvery
 	s.mu.Unlock()
-	if l != nil && now.Sub(l.checked) < 5*time.Second {
+	if fresh {
 		return l.cert, nil
 	}
 
