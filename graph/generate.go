@@ -4,3 +4,4 @@
 package graph
 
 //go:generate go -C .. tool gqlgen generate
+//go:generate go run gqlpatch.go

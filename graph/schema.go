@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"fmt"
+
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
@@ -70,4 +73,17 @@ func NewSchema(r *Resolver, pageSize int) graphql.ExecutableSchema {
 	blob := func(int) int { return blobFieldCost }
 	c.Message.Headers, c.Message.TextBody, c.Message.HTMLBody = blob, blob, blob
 	return contentSchema{NewExecutableSchema(cfg)}
+}
+
+// Use adds ext to srv, refusing a field interceptor (an around-fields
+// middleware): generated.go marshals plain fields without gqlgen's field
+// middleware (see gqlpatch.go), so an interceptor would not see them, and
+// running one for every field of every row would cost more than the
+// fields themselves. Add every extension through Use.
+func Use(srv *handler.Server, ext graphql.HandlerExtension) {
+	if _, ok := ext.(graphql.FieldInterceptor); ok {
+		panic(fmt.Sprintf("graph: %s is a field interceptor, which the generated code bypasses",
+			ext.ExtensionName()))
+	}
+	srv.Use(ext)
 }

@@ -105,15 +105,15 @@ func graphQL(o Options) http.Handler {
 		pageSize: o.PageSize,
 	})
 	if o.Introspection {
-		srv.Use(extension.Introspection{})
+		graph.Use(srv, extension.Introspection{})
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
-	srv.Use(queryLimits{MaxDepth: o.MaxDepth, MaxPage: o.MaxPageSize, Introspection: o.Introspection})
-	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
+	graph.Use(srv, queryLimits{MaxDepth: o.MaxDepth, MaxPage: o.MaxPageSize, Introspection: o.Introspection})
+	graph.Use(srv, extension.FixedComplexityLimit(o.MaxComplexity))
 	// Every mutation runs in one transaction, committed only if all of it
 	// succeeds.
-	srv.Use(transactioner{entgql.Transactioner{TxOpener: o.Client}})
+	graph.Use(srv, transactioner{entgql.Transactioner{TxOpener: o.Client}})
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	return srv
