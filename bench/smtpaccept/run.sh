@@ -265,7 +265,7 @@ done
 # --- 20,000 messages stored --------------------------------------------------
 log "preload $PRELOAD messages"
 start_lightr "$WORK/empty"
-MSGS=$PRELOAD TIMEOUT=900 bash "$PEERS/smtp-bench.sh" 127.0.0.1 "$LPORT" 4096 | tee -a "$RESULTS" >&2
+MSGS=$PRELOAD RUNS=1 TIMEOUT=900 bash "$PEERS/smtp-bench.sh" 127.0.0.1 "$LPORT" 4096 | tee -a "$RESULTS" >&2
 stop_lightr
 rm -rf "$WORK/stored"
 cp -a "$WORK/data" "$WORK/stored"

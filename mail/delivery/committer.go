@@ -75,13 +75,28 @@ func (d *Deliverer) fill(batch []*request) []*request {
 	}
 }
 
-// commit stores batch in one transaction, each message under its own
-// savepoint, and answers every request once the outcome is known: after
-// COMMIT returned, or after the rollback that stored nothing.
+// commit stores batch in one transaction and answers every request once
+// the outcome is known: after COMMIT returned, or after the rollback that
+// stored nothing.
+//
+// A message fails on its own only through a fault (a constraint broken,
+// say), so the batch is first written without savepoints, which cost a
+// sub-journal copy of every page changed and two statements per message.
+// If one of several messages fails, that transaction is rolled back and
+// the batch stored again, each message under its own savepoint, so that
+// only the failing message is lost.
 func (d *Deliverer) commit(batch []*request) {
 	ctx := rule.SystemContext(context.Background())
 	var delivered []Delivered
-	stored, err := d.runTx(ctx, batch)
+	stored, err := d.runTx(ctx, batch, false)
+	var mf *messageFailure
+	if errors.As(err, &mf) {
+		for _, r := range batch {
+			r.delivered, r.errs = nil, nil
+		}
+		d.stats.retried.Add(1)
+		stored, err = d.runTx(ctx, batch, true)
+	}
 	for i, r := range batch {
 		switch {
 		case err != nil:
@@ -115,8 +130,11 @@ func (d *Deliverer) commit(batch []*request) {
 }
 
 // runTx runs the transaction of commit and reports, per request, whether
-// its message is part of it. A non-nil error means nothing was stored.
-func (d *Deliverer) runTx(ctx context.Context, batch []*request) (stored []bool, err error) {
+// its message is part of it. A non-nil error means nothing was stored:
+// without savepoints, a *messageFailure when one message of several
+// failed and the others could be stored again.
+func (d *Deliverer) runTx(ctx context.Context, batch []*request,
+	savepoints bool) (stored []bool, err error) {
 	tx, err := d.db.Tx(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: begin: %w", err)
@@ -138,27 +156,38 @@ func (d *Deliverer) runTx(ctx context.Context, batch []*request) (stored []bool,
 
 	t := &txn{tx: tx, c: tx.Client(), now: time.Now()}
 	stored = make([]bool, len(batch))
-	if len(batch) == 1 {
-		// Alone, a message needs no savepoint: if it fails, the whole
-		// transaction rolls back, which is the same. A savepoint is not
-		// free: SQLite copies every page it changes to a sub-journal.
-		r := batch[0]
-		if r.delivered, r.errs, err = d.write(ctx, t, r); err != nil {
-			return nil, err
-		}
-		stored[0] = true
-	} else {
-		for i, r := range batch {
+	for i, r := range batch {
+		if savepoints {
 			if stored[i], err = d.storeOne(ctx, t, r); err != nil {
 				return nil, err
 			}
+			continue
 		}
+		// Alone, a failing message rolls back the transaction, which is
+		// all a savepoint would do.
+		if r.delivered, r.errs, err = d.write(ctx, t, r); err != nil {
+			if len(batch) > 1 {
+				err = &messageFailure{err}
+			}
+			return nil, err
+		}
+		stored[i] = true
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("delivery: commit: %w", err)
 	}
 	return stored, nil
 }
+
+// messageFailure is the error of one message in a batch written without
+// savepoints: the batch is to be stored again with them.
+type messageFailure struct{ err error }
+
+// Error implements error.
+func (f *messageFailure) Error() string { return f.err.Error() }
+
+// Unwrap returns the message's error.
+func (f *messageFailure) Unwrap() error { return f.err }
 
 // storeOne stores r's message under a savepoint. It returns false, with
 // r.err set, when the message failed and was rolled back alone; an error

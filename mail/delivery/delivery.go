@@ -238,6 +238,9 @@ type Stats struct {
 	Failed uint64
 	// MaxBatch is the largest number of messages one transaction held.
 	MaxBatch uint64
+	// Retried counts batches that were rolled back because one of their
+	// messages failed, and stored again with a savepoint per message.
+	Retried uint64
 	// Pending is the number of messages queued or being stored now.
 	Pending int64
 }
@@ -258,12 +261,13 @@ func (d *Deliverer) Stats() Stats {
 		Batched:  d.stats.batched.Load(),
 		Failed:   d.stats.failed.Load(),
 		MaxBatch: d.stats.maxBatch.Load(),
+		Retried:  d.stats.retried.Load(),
 		Pending:  d.stats.pending.Load(),
 	}
 }
 
 // counters back Stats.
 type counters struct {
-	commits, batched, failed, maxBatch atomic.Uint64
-	pending                            atomic.Int64
+	commits, batched, failed, maxBatch, retried atomic.Uint64
+	pending                                     atomic.Int64
 }

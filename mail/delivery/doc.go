@@ -30,12 +30,14 @@
 // the committer wait a little for a batch to fill; by default it does not
 // wait, which keeps an idle server's latency at one commit.
 //
-// Each message of a batch runs under its own SAVEPOINT, so that a message
-// that fails (a constraint violation, say) is rolled back alone and its
-// caller gets the error, while the rest of the batch commits. Only a
+// A message that fails (a constraint violation, say) is rolled back alone
+// and its caller gets the error, while the rest of the batch commits. A
+// batch is first written without savepoints, which would cost a
+// sub-journal copy of every page changed and two statements per message;
+// when one of its messages fails, the transaction is rolled back and the
+// batch written again with each message under its own SAVEPOINT. Only a
 // failure of the transaction itself (BEGIN or COMMIT failing, the disk
-// full) fails the whole batch. A message alone in its transaction goes
-// without a savepoint, which would change nothing but cost a sub-journal.
+// full) fails the whole batch.
 //
 // # Per recipient
 //
@@ -58,7 +60,6 @@
 // starts the copy matches the account by id, organization and domain, so
 // a target naming the wrong organization fails as ErrNoAccount before
 // anything is written. A copy costs four statements (quota, UID, message,
-// event), a new blob four more (through store.Store.Save), and a message
-// in a batch of several two for its savepoint; the tests count them, and
-// read every column back through Ent.
+// event) and a new blob four more (through store.Store.Save); the tests
+// count them, and read every column back through Ent.
 package delivery
