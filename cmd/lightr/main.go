@@ -45,7 +45,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newInitCmd(), newDemoCmd(), newServeCmd(),
 		newAddOrgCmd(), newListOrgsCmd(),
-		newAddDomainCmd(), newListDomainsCmd(), newDKIMGenCmd(),
+		newAddDomainCmd(), newListDomainsCmd(), newDKIMGenCmd(), newDomainTLSCmd(),
 		newAddAccountCmd(), newListAccountsCmd(),
 		newTokenCmd(), newConfigCmd(), newVersionCmd(),
 	)
