@@ -57,7 +57,30 @@ type Message struct {
 	InternalDate time.Time
 	// Recipients receive the message, each in one mailbox.
 	Recipients []Recipient
+	// AllOrNothing stores the message for no one when some recipient
+	// cannot get it: Deliver then fails with a *RecipientsError. SMTP sets
+	// it, since one reply to DATA covers every recipient: answering 250
+	// after storing only some copies would lose the others' silently,
+	// while a 4xx makes the client retry, and the retry's RCPT TO refuses
+	// the recipient that still cannot take it on its own.
+	AllOrNothing bool
 }
+
+// RecipientsError is the failure of an AllOrNothing message that some
+// recipients could not get. Nothing of the message was stored.
+type RecipientsError struct {
+	// Errs has one entry per recipient, in order: nil, or the reason
+	// (ErrOverQuota, ErrNoAccount, ErrNoMailbox).
+	Errs []error
+}
+
+// Error implements error.
+func (e *RecipientsError) Error() string {
+	return "delivery: not every recipient can take the message: " + errors.Join(e.Errs...).Error()
+}
+
+// Unwrap returns the recipients' errors, for errors.Is.
+func (e *RecipientsError) Unwrap() []error { return e.Errs }
 
 // Recipient is a local account and the mailbox it gets the message in.
 type Recipient struct {

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,5 +327,42 @@ func TestDeliver_ParsedMessage(t *testing.T) {
 	if string(msg.Envelope) != string(p.Envelope) || string(msg.BodyStructure) != string(p.BodyStructure) ||
 		len(msg.BodyStructure) == 0 {
 		t.Errorf("envelope or body structure differ from the parser's")
+	}
+}
+
+// TestDeliver_AllOrNothing stores nothing when one recipient of an
+// AllOrNothing message is over quota, alone or in a batch with other
+// messages, and says which recipient it was.
+func TestDeliver_AllOrNothing(t *testing.T) {
+	f := newFixture(t)
+	d := f.deliverer(t, delivery.Options{MaxDelay: 50 * time.Millisecond})
+	ctx := context.Background()
+	check(t, f.db.Account.UpdateOneID(f.accounts["bob"].ID).SetQuotaBytes(1000).Exec(f.admin))
+
+	var wg sync.WaitGroup
+	var partialErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_, _, partialErr = d.Deliver(ctx, &delivery.Message{Raw: rawMessage(1500), AllOrNothing: true,
+			Recipients: []delivery.Recipient{f.rcpt("alice", ""), f.rcpt("bob", "")}})
+	}()
+	go func() { // shares the batch, and must not be harmed
+		defer wg.Done()
+		if _, _, err := d.Deliver(ctx, &delivery.Message{Raw: rawMessage(500), AllOrNothing: true,
+			Recipients: []delivery.Recipient{f.rcpt("alice", "")}}); err != nil {
+			t.Error(err)
+		}
+	}()
+	wg.Wait()
+
+	var re *delivery.RecipientsError
+	if !errors.As(partialErr, &re) || len(re.Errs) != 2 || re.Errs[0] != nil ||
+		!errors.Is(re.Errs[1], delivery.ErrOverQuota) || !errors.Is(partialErr, delivery.ErrOverQuota) {
+		t.Fatalf("err = %v, want a RecipientsError [nil, over quota]", partialErr)
+	}
+	alice := f.account(t, "alice")
+	if n := f.db.Message.Query().CountX(f.admin); n != 1 || alice.UsedBytes != 500 {
+		t.Errorf("%d messages stored, alice used %d bytes; want only the 500-byte one", n, alice.UsedBytes)
 	}
 }

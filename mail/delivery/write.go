@@ -130,6 +130,8 @@ func (d *Deliverer) write(ctx context.Context, t *txn, r *request) ([]Delivered,
 	}
 	if !failed {
 		errs = nil
+	} else if r.msg.AllOrNothing {
+		return nil, nil, &RecipientsError{Errs: errs}
 	}
 	return out, errs, nil
 }

@@ -59,13 +59,22 @@ func (ss *session) Data(r io.Reader) error {
 		AuthResults:  headerValue(res.Header),
 		InternalDate: start,
 		Recipients:   ss.rcpts,
+		AllOrNothing: true,
 	}
-	delivered, rcptErrs, err := ss.srv.deliverer.Deliver(ctx, m)
-	if err != nil {
+	delivered, _, err := ss.srv.deliverer.Deliver(ctx, m)
+	var partial *delivery.RecipientsError
+	switch {
+	case errors.As(err, &partial):
+		return ss.refuseForRecipients(m, partial)
+	case err != nil:
 		ss.log.Error("delivery failed", "err", err)
 		return ss.localError()
 	}
-	return ss.report(m, delivered, rcptErrs, start)
+	ss.log.Info("message accepted",
+		"from", truncate(ss.from, 100), "rcpts", len(delivered), "size", len(m.Raw),
+		"spf", m.SPF, "dkim", m.DKIM, "dmarc", m.DMARC, "msg_id", delivered[0].MessageID,
+		"duration", time.Since(start).Round(time.Microsecond))
+	return nil
 }
 
 // verify runs SPF, DKIM and DMARC; without a verifier (tests) every
@@ -124,30 +133,21 @@ func (ss *session) anyDomainRejects(ctx context.Context) (bool, error) {
 		Exist(systemContext(ctx))
 }
 
-// report logs the outcome and picks the reply. go-smtp (outside LMTP)
-// gives one reply for all recipients: 250 when at least one copy was
-// stored. A recipient that went over quota between RCPT and the commit
-// is logged; with nothing stored the client is told to retry.
-func (ss *session) report(m *delivery.Message, delivered []delivery.Delivered,
-	rcptErrs []error, start time.Time) error {
-	failed := 0
-	for i, err := range rcptErrs {
+// refuseForRecipients answers a message that some recipient could not
+// take at commit time (its mailbox filled up, or its account went, after
+// RCPT TO). Nothing was stored; a temporary failure makes the client try
+// again, and on the retry RCPT TO refuses that recipient alone, so the
+// others get their copy and nobody's is lost.
+func (ss *session) refuseForRecipients(m *delivery.Message, e *delivery.RecipientsError) error {
+	for i, err := range e.Errs {
 		if err != nil {
-			failed++
-			ss.log.Warn("recipient not delivered", "rcpt", m.Recipients[i].Address, "err", err)
+			ss.log.Warn("recipient cannot take the message", "rcpt", m.Recipients[i].Address, "err", err)
 		}
 	}
-	if len(delivered) == 0 {
-		if failed > 0 && errors.Is(errors.Join(rcptErrs...), delivery.ErrOverQuota) {
-			return ss.reject(r452OverQuota, "over quota at commit")
-		}
-		return ss.localError()
+	if errors.Is(e, delivery.ErrOverQuota) {
+		return ss.reject(r452OverQuota, "over quota at commit")
 	}
-	ss.log.Info("message accepted",
-		"from", truncate(ss.from, 100), "rcpts", len(delivered), "size", len(m.Raw),
-		"spf", m.SPF, "dkim", m.DKIM, "dmarc", m.DMARC, "msg_id", delivered[0].MessageID,
-		"duration", time.Since(start).Round(time.Microsecond))
-	return nil
+	return ss.localError()
 }
 
 // bareNewline returns the offset of the first LF not preceded by CR or CR
