@@ -158,6 +158,12 @@ func patch(path, tablePath string) error {
 		return fmt.Errorf("no MarshalSliceConcurrently to replace")
 	}
 
+	objects, err := objectEdits(f, text, off)
+	if err != nil {
+		return err
+	}
+	edits = append(edits, objects...)
+
 	table, err := concurrentFields(f, text)
 	if err != nil {
 		return err
@@ -170,8 +176,48 @@ func patch(path, tablePath string) error {
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		return err
 	}
-	log.Printf("gqlpatch: %d plain fields marshalled directly, %d lists", fields, lists)
+	log.Printf("gqlpatch: %d plain fields marshalled directly, %d lists, %d objects",
+		fields, lists, len(objects)/2)
 	return os.WriteFile(tablePath, table, 0o644)
+}
+
+// objectEdits makes every object marshaller of the form
+//
+//	fields := graphql.CollectFields(ec.OperationContext, sel, ...)
+//	out := graphql.NewFieldSet(fields)
+//	deferred := graphql.NewDeferredGroup(ctx)
+//	...
+//	return out
+//
+// build its deferred group with deferredGroup and return an object
+// (object.go) in place of the field set.
+func objectEdits(f *ast.File, text func(ast.Node) string, off func(token.Pos) int) ([]edit, error) {
+	var edits []edit
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		// Root types (no obj) are marshalled once per operation.
+		if !ok || fd.Recv == nil || fd.Body == nil || len(fd.Body.List) < 4 ||
+			!hasParam(fd, "obj", "", text) {
+			continue
+		}
+		list := fd.Body.List
+		if !strings.HasPrefix(text(list[0]), "fields := graphql.CollectFields(") {
+			continue
+		}
+		if text(list[1]) != "out := graphql.NewFieldSet(fields)" ||
+			text(list[2]) != "deferred := graphql.NewDeferredGroup(ctx)" ||
+			text(list[len(list)-1]) != "return out" {
+			return nil, fmt.Errorf("%s: object marshaller of an unknown shape", fd.Name.Name)
+		}
+		edits = append(edits,
+			edit{off(list[2].Pos()), off(list[2].End()), "deferred := deferredGroup(ctx, fields)"},
+			edit{off(list[len(list)-1].Pos()), off(list[len(list)-1].End()),
+				"return object{fields: fields, values: out.Values}"})
+	}
+	if len(edits) == 0 {
+		return nil, fmt.Errorf("no object marshallers found")
+	}
+	return edits, nil
 }
 
 // plainField returns the new body of a field marshaller of the form

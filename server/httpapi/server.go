@@ -99,7 +99,7 @@ func graphQL(o Options) http.Handler {
 	srv := handler.New(graph.NewSchema(r, o.PageSize))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	srv.SetQueryCache(pagingCache{
 		Cache:    lru.New[*ast.QueryDocument](o.QueryCacheSize),
 		pageSize: o.PageSize,
