@@ -56,7 +56,10 @@ log() { echo "# $*" >&2; }
 
 # --- build and set up Lightr -------------------------------------------------
 cd "$ROOT"
-log "build (commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo '+changes'))"
+# REV names the code when it is not a git checkout (an export of a commit).
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo "${REV:-unknown}")
+git diff --quiet HEAD -- . 2>/dev/null || REV="$REV+changes"
+log "build $REV"
 CGO_ENABLED=0 go build -o bin/lightr ./cmd/lightr
 go build -o "$WORK/dnsstub" ./bench/smtpaccept/dnsstub
 LIGHTR=$ROOT/bin/lightr
@@ -244,7 +247,11 @@ sqlite_count() {
 }
 
 log "nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
-echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
+{
+  echo "code $REV, $(go version | cut -d' ' -f3), $(/usr/sbin/postconf -h mail_version 2>/dev/null | sed 's/^/postfix /')"
+  echo "machine nproc=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)"
+} >>"$RESULTS"
 
 # Warm-up, not recorded: page cache, Postfix's processes, Lightr's binary.
 log "warm-up"
@@ -300,7 +307,15 @@ awk '
       printf "%-14s %7s %9s %7s %9s %12s %9s\n", p[1], p[2], median(k, "rate"), median(k, "cpu"),
         median(k, "rss_kib"), median(k, "machine_server_cpu"), median(k, "cpu_with_delivery")
     }
-  }' "$RESULTS" | sort -k2,2n -k1,1
+  }' "$RESULTS" | sort -k2,2n -k1,1 | tee "$WORK/medians.txt"
+echo
+awk '{r[$1 " " $2] = $3}
+  END {
+    for (k in r) { split(k, p, " "); if (p[1] == "lightr" && r["postfix " p[2]] > 0)
+      printf "lightr/postfix at %s bytes: %.2fx\n", p[2], r[k] / r["postfix " p[2]] }
+    if (r["lightr-empty 4096"] > 0)
+      printf "stored/empty at 4096 bytes: %.2f\n", r["lightr-stored 4096"] / r["lightr-empty 4096"]
+  }' "$WORK/medians.txt"
 echo
 echo "raw results:"
 cat "$RESULTS"
