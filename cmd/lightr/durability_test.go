@@ -190,6 +190,10 @@ func runRound(t *testing.T, srv *server, rng *rand.Rand, round int,
 	n := tally(out)
 	t.Logf("round %d: %d in flight at %s; %d acknowledged, %d in doubt, %d not sent",
 		round, atSignal, signalName(sig), n[acked], n[inDoubt], n[notSent])
+	if sig != syscall.SIGKILL && n[inDoubt] > 0 {
+		// Shutdown lets open sessions finish: it must not cut one short.
+		t.Errorf("%d connections broke mid-transaction during a clean stop", n[inDoubt])
+	}
 	return out
 }
 
