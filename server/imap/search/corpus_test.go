@@ -120,8 +120,8 @@ var uids = []imap.UID{3, 5, 8, 13, 21, 34, 55}
 var corpusBounds = search.Bounds{MaxSeq: uint32(len(corpus)), MaxUID: uids[len(uids)-1]}
 
 // newMessage builds the search.Message of sample s at sequence number
-// seq with UID uid, as a server would from its row. Size and ModSeq are
-// set by the caller; Raw counts its calls in *rawCalls if non-nil.
+// seq with UID uid, as a server would from its row: Size is the real
+// size, ModSeq and Recent are left to the caller.
 func newMessage(tb testing.TB, s sample, seq uint32, uid imap.UID) *search.Message {
 	tb.Helper()
 	m := &search.Message{

@@ -86,8 +86,8 @@ func (ref *reference) search(t *testing.T, c *imap.SearchCriteria) []imap.UID {
 }
 
 // deviations are the criteria of criteriaCases for which we differ from
-// imapmemserver on purpose, or which it cannot run; TestReference_
-// Deviations shows the differences.
+// imapmemserver on purpose, or which it cannot run; the test
+// TestReference_Deviations shows the differences.
 var deviations = map[string]string{
 	"nil":                        "imapclient cannot send a nil criteria (same as all)",
 	"modseq":                     "imapmemserver has no CONDSTORE",
