@@ -17,6 +17,7 @@ import (
 	"github.com/lightr-mail/lightr/mail/delivery"
 	"github.com/lightr-mail/lightr/mail/message"
 	"github.com/lightr-mail/lightr/mail/verify"
+	"github.com/lightr-mail/lightr/server/netlimit"
 )
 
 // Options configure a Server. Zero limits take the defaults of
@@ -126,10 +127,18 @@ func New(o Options, client *ent.Client, d *delivery.Deliverer, v *verify.Verifie
 
 // Serve accepts connections on l until Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	ll := newLimitListener(l, &s.opts)
-	ll.rejected = func(ip netip.Addr, reason string) {
-		s.log.Warn("connection refused", "remote_ip", ip.String(), "reason", reason)
-	}
+	ll := netlimit.New(l, netlimit.Options{
+		Max:     s.opts.MaxConnections,
+		PerIP:   s.opts.MaxConnectionsPerIP,
+		Trusted: s.opts.isTrusted,
+		// RFC 5321 §3.8: a server that cannot take the session says 421.
+		Refuse: func(c net.Conn, reason string) {
+			_, _ = c.Write([]byte("421 4.7.0 " + s.opts.Hostname + " " + reason + "\r\n"))
+		},
+		Refused: func(ip netip.Addr, reason string) {
+			s.log.Warn("connection refused", "remote_ip", ip.String(), "reason", reason)
+		},
+	})
 	err := s.smtp.Serve(ll)
 	if errors.Is(err, gosmtp.ErrServerClosed) {
 		return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/delivery"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/server/netlimit"
 )
 
 // lookupTimeout bounds the database work of one RCPT TO.
@@ -41,7 +42,7 @@ type session struct {
 
 // newSession is called by go-smtp after EHLO/HELO.
 func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	ip := remoteIP(c.Conn())
+	ip := netlimit.RemoteIP(c.Conn())
 	id := fmt.Sprintf("%s%06x", s.idPrefix, s.nextID.Add(1))
 	ss := &session{
 		srv:     s,
