@@ -62,7 +62,8 @@ func checkDatabase(t *testing.T, path string, rcpts []string, ledger []*sentMsg)
 		k := found[m.id]
 		switch {
 		case m.state == acked && k != len(m.rcpts):
-			t.Errorf("acknowledged %s is in %d of its %d recipients' mailboxes", m.id, k, len(m.rcpts))
+			t.Errorf("acknowledged %s is in %d of its %d recipients' mailboxes",
+				m.id, k, len(m.rcpts))
 		case m.state == inDoubt && k != 0 && k != len(m.rcpts):
 			t.Errorf("in-doubt %s is in %d of its %d recipients' mailboxes: a partial commit",
 				m.id, k, len(m.rcpts))
@@ -104,7 +105,8 @@ func checkIntegrity(t *testing.T, db *sql.DB) {
 	}
 
 	var violations int
-	if err := db.QueryRow("SELECT COUNT(*) FROM pragma_foreign_key_check").Scan(&violations); err != nil {
+	err = db.QueryRow("SELECT COUNT(*) FROM pragma_foreign_key_check").Scan(&violations)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if violations != 0 {
@@ -152,7 +154,8 @@ func checkAccount(t *testing.T, db *sql.DB, email string) map[string]int {
 		case uid >= uidNext:
 			t.Errorf("%s: UID not below uid_next %d", where, uidNext)
 		case modseq <= lastModseq || modseq > highest:
-			t.Errorf("%s: MODSEQ %d after %d, highest_modseq %d", where, modseq, lastModseq, highest)
+			t.Errorf("%s: MODSEQ %d after %d, highest_modseq %d",
+				where, modseq, lastModseq, highest)
 		case events[row] != 1:
 			t.Errorf("%s has %d message.received events", where, events[row])
 		case subject != "durability "+id:
@@ -170,7 +173,8 @@ func checkAccount(t *testing.T, db *sql.DB, email string) map[string]int {
 		t.Errorf("%s: used_bytes %d, its messages' sizes add up to %d", email, used, sum)
 	}
 	if len(events) != 0 {
-		t.Errorf("%s: message.received events for %d messages that are not stored", email, len(events))
+		t.Errorf("%s: message.received events for %d messages that are not stored",
+			email, len(events))
 	}
 	return got
 }
@@ -246,7 +250,8 @@ func apiLookup(t *testing.T, addr, token string, m *sentMsg) {
 		}
 	}
 	graphQL(t, addr, token, `{ messages(where: {messageIDHeader: `+strconv.Quote(m.id)+`}) {
-		totalCount edges { node { subject textBody mailbox { name } account { email } } } } }`, &res)
+		totalCount
+		edges { node { subject textBody mailbox { name } account { email } } } } }`, &res)
 	var owners []string
 	for _, e := range res.Data.Messages.Edges {
 		n := e.Node

@@ -115,8 +115,9 @@ func TestDurability_KillUnderLoad(t *testing.T) {
 		t.Errorf("GraphQL counts %d messages, the database %d", api, stored.copies)
 	}
 	n := tally(ledger)
-	t.Logf("%d SIGKILL rounds and 1 SIGTERM in %v: %d messages sent (354), %d acknowledged, %d in doubt "+
-		"(%d of them stored), %d not sent, %d rejected; %d stored, %d copies",
+	t.Logf("%d SIGKILL rounds and 1 SIGTERM in %v: %d messages sent (354), "+
+		"%d acknowledged, %d in doubt (%d of them stored), %d not sent, %d rejected; "+
+		"%d stored, %d copies",
 		rounds, time.Since(start).Round(time.Millisecond), n[acked]+n[inDoubt]+n[rejected],
 		n[acked], n[inDoubt], stored.inDoubt, n[notSent], n[rejected], stored.messages,
 		stored.copies)
