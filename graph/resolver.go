@@ -7,6 +7,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/graph/model"
+	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 )
@@ -18,6 +19,9 @@ type Resolver struct {
 	Log    *slog.Logger
 	// Store holds the raw messages; nil means the database store.
 	Store *store.Store
+	// Notify hears of the mailboxes mutations change, after they commit;
+	// nil tells no one.
+	Notify *notify.Hub
 }
 
 // store returns the store of raw messages.

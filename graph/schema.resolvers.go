@@ -214,18 +214,18 @@ func (r *mutationResolver) IssueToken(ctx context.Context, organizationID *pulid
 
 // MarkMessages is the resolver for the markMessages field.
 func (r *mutationResolver) MarkMessages(ctx context.Context, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) ([]*ent.Message, error) {
-	return mailbox.Mark(ctx, r.client(ctx), ids,
+	return mailbox.Mark(ctx, r.client(ctx), r.Notify, ids,
 		mailbox.Flags{Seen: seen, Flagged: flagged, Answered: answered})
 }
 
 // MoveMessages is the resolver for the moveMessages field.
 func (r *mutationResolver) MoveMessages(ctx context.Context, ids []pulid.ID, mailboxID pulid.ID) ([]*ent.Message, error) {
-	return mailbox.Move(ctx, r.client(ctx), ids, mailboxID)
+	return mailbox.Move(ctx, r.client(ctx), r.Notify, ids, mailboxID)
 }
 
 // DeleteMessages is the resolver for the deleteMessages field.
 func (r *mutationResolver) DeleteMessages(ctx context.Context, ids []pulid.ID) (int, error) {
-	return mailbox.Delete(ctx, r.client(ctx), r.store(), ids)
+	return mailbox.Delete(ctx, r.client(ctx), r.store(), r.Notify, ids)
 }
 
 // Mutation returns MutationResolver implementation.

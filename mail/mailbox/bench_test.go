@@ -19,7 +19,7 @@ func BenchmarkMove(b *testing.B) {
 			ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 			to := []pulid.ID{f.a1.archive, f.a1.inbox}
 			for i := 0; b.Loop(); i++ {
-				if _, err := mailbox.Move(ctx, f.c, ms, to[i%2]); err != nil {
+				if _, err := mailbox.Move(ctx, f.c, nil, ms, to[i%2]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -35,7 +35,7 @@ func BenchmarkMark(b *testing.B) {
 			ms := ids(f.deliverN(b, f.a1, f.a1.inbox, n)...)
 			ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 			for i := 0; b.Loop(); i++ {
-				if _, err := mailbox.Mark(ctx, f.c, ms, mailbox.Flags{Seen: ptr(i%2 == 0)}); err != nil {
+				if _, err := mailbox.Mark(ctx, f.c, nil, ms, mailbox.Flags{Seen: ptr(i%2 == 0)}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 )
 
@@ -16,7 +17,14 @@ import (
 // many went. Their sizes leave their accounts' used bytes, their mailboxes
 // get a new HIGHEST-MODSEQ, and a raw message that nothing references any
 // more leaves st (store.New() when st is nil), all in one transaction.
-func Delete(ctx context.Context, c *ent.Client, st *store.Store, ids []pulid.ID) (int, error) {
+// Once it is committed, hub (which may be nil) hears of the mailboxes.
+func Delete(
+	ctx context.Context,
+	c *ent.Client,
+	st *store.Store,
+	hub *notify.Hub,
+	ids []pulid.ID,
+) (int, error) {
 	if err := requireWrite(ctx); err != nil {
 		return 0, err
 	}
@@ -28,24 +36,24 @@ func Delete(ctx context.Context, c *ent.Client, st *store.Store, ids []pulid.ID)
 		st = store.New()
 	}
 	var n int
-	err = inTx(ctx, c, func(c *ent.Client) error {
+	err = change(ctx, c, hub, func(c *ent.Client) ([]pulid.ID, error) {
 		ms, err := load(ctx, c, ids)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		order, _ := byMailbox(ms)
 		for _, mbx := range order {
 			if _, err := bump(ctx, c, mbx); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if n, err = c.Message.Delete().Where(message.IDIn(ids...)).Exec(ctx); err != nil {
-			return fmt.Errorf("mailbox: delete messages: %w", err)
+			return nil, fmt.Errorf("mailbox: delete messages: %w", err)
 		}
 		if err := releaseQuota(ctx, c, ms); err != nil {
-			return err
+			return nil, err
 		}
-		return releaseBlobs(ctx, c, st, ms)
+		return order, releaseBlobs(ctx, c, st, ms)
 	})
 	if err != nil {
 		return 0, err

@@ -23,7 +23,7 @@ func TestDelete_QuotaModseqAndBlobs(t *testing.T) {
 	inbox := f.mailbox(t, f.a1.inbox)
 	ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 
-	n, err := mailbox.Delete(ctx, f.c, f.st, ids(m1, m3))
+	n, err := mailbox.Delete(ctx, f.c, f.st, nil, ids(m1, m3))
 	if err != nil || n != 2 {
 		t.Fatalf("Delete = %d, %v; want 2", n, err)
 	}
@@ -53,7 +53,7 @@ func TestDelete_QuotaModseqAndBlobs(t *testing.T) {
 	}
 
 	// The last copy takes the blob with it.
-	if _, err := mailbox.Delete(ctx, f.c, f.st, ids(m2)); err != nil {
+	if _, err := mailbox.Delete(ctx, f.c, f.st, nil, ids(m2)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.st.Load(admin(), f.c, sharedBlob); err == nil {
@@ -70,7 +70,7 @@ func TestDelete_NeverBelowZeroUsedBytes(t *testing.T) {
 	if err := f.c.Account.UpdateOneID(f.a1.ID).SetUsedBytes(1).Exec(admin()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mailbox.Delete(orgViewer(f.orgA, viewer.ScopeWrite), f.c, f.st, ids(m)); err != nil {
+	if _, err := mailbox.Delete(orgViewer(f.orgA, viewer.ScopeWrite), f.c, f.st, nil, ids(m)); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.usedBytes(t, f.a1); got != 0 {
@@ -86,7 +86,7 @@ func TestDelete_AccountViewerKeepsOthersBlob(t *testing.T) {
 	const raw = "Subject: to both\r\n\r\nhi\r\n"
 	mine := f.deliver(t, f.a1, f.a1.inbox, raw)
 	theirs := f.deliver(t, f.a2, f.a2.inbox, raw)
-	if _, err := mailbox.Delete(accountViewer(f.a1), f.c, f.st, ids(mine)); err != nil {
+	if _, err := mailbox.Delete(accountViewer(f.a1), f.c, f.st, nil, ids(mine)); err != nil {
 		t.Fatal(err)
 	}
 	b := must(f.c.Blob.Get(admin(), theirs.BlobID))(t)

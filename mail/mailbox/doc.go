@@ -12,4 +12,10 @@
 // §3.1): a message that enters a mailbox gets a UID above every UID that
 // mailbox ever assigned, and each change raises the mailbox's
 // HIGHESTMODSEQ and sets the changed messages' MODSEQ to the new value.
+//
+// Every function also takes a *notify.Hub, which may be nil, and tells it
+// of each mailbox it changed only once the change is committed: after its
+// own transaction's commit, or from the commit hook of the caller's, which
+// the context must then carry (ent.TxFromContext), else the call fails
+// with ErrTxNotInContext. A rolled-back change wakes no one.
 package mailbox

@@ -13,24 +13,39 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/notify"
 )
 
 // MaxIDs is the most messages one call changes. It bounds the work done
 // while the database's single writer is held.
 const MaxIDs = 1000
 
-// inTx runs fn in the transaction of c if c belongs to one (a GraphQL
+// ErrTxNotInContext is returned when the client given belongs to a
+// transaction that the context does not carry (ent.NewTxContext, as
+// ent.Client.OpenTx and so entgql.Transactioner do), while a hub waits to
+// hear of the change: the hub may hear only after that transaction
+// committed, which needs its commit hook.
+var ErrTxNotInContext = errors.New("mailbox: the caller's transaction is not in the context")
+
+// change runs fn in the transaction of c if c belongs to one (a GraphQL
 // mutation's), or else in a transaction of its own that it commits when
-// fn succeeds.
-func inTx(ctx context.Context, c *ent.Client, fn func(*ent.Client) error) error {
+// fn succeeds. fn returns the mailboxes it changed, which hub hears of
+// once the transaction committed, and never when it rolls back.
+func change(
+	ctx context.Context,
+	c *ent.Client,
+	hub *notify.Hub,
+	fn func(*ent.Client) ([]pulid.ID, error),
+) error {
 	tx, err := c.Tx(ctx)
 	if errors.Is(err, ent.ErrTxStarted) {
-		return fn(c)
+		return inCallerTx(ctx, c, hub, fn)
 	}
 	if err != nil {
 		return fmt.Errorf("mailbox: begin: %w", err)
 	}
-	if err := fn(tx.Client()); err != nil {
+	changed, err := fn(tx.Client())
+	if err != nil {
 		if rerr := tx.Rollback(); rerr != nil {
 			return fmt.Errorf("%w (rollback: %w)", err, rerr)
 		}
@@ -39,6 +54,44 @@ func inTx(ctx context.Context, c *ent.Client, fn func(*ent.Client) error) error 
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("mailbox: commit: %w", err)
 	}
+	hub.Publish(changed...)
+	return nil
+}
+
+// inTx is change for a caller that has no hub to tell: it wakes nobody.
+func inTx(ctx context.Context, c *ent.Client, fn func(*ent.Client) error) error {
+	return change(ctx, c, nil, func(c *ent.Client) ([]pulid.ID, error) { return nil, fn(c) })
+}
+
+// inCallerTx runs fn in the caller's transaction, whose client c is, and
+// tells hub of the changed mailboxes from that transaction's commit hook.
+func inCallerTx(
+	ctx context.Context,
+	c *ent.Client,
+	hub *notify.Hub,
+	fn func(*ent.Client) ([]pulid.ID, error),
+) error {
+	// Find the transaction before writing anything, so that a caller
+	// that cannot be notified fails without side effects.
+	var tx *ent.Tx
+	if hub != nil {
+		if tx = ent.TxFromContext(ctx); tx == nil || tx.Client() != c {
+			return ErrTxNotInContext
+		}
+	}
+	changed, err := fn(c)
+	if err != nil || hub == nil || len(changed) == 0 {
+		return err
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			if err := next.Commit(ctx, tx); err != nil {
+				return err
+			}
+			hub.Publish(changed...)
+			return nil
+		})
+	})
 	return nil
 }
 

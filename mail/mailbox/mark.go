@@ -8,6 +8,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/message"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/notify"
 )
 
 // Flags are the flag changes Mark makes: a nil field leaves that flag as
@@ -30,8 +31,16 @@ func (f Flags) changes(m *ent.Message) bool {
 // Mark sets or clears flags of the messages with the given ids and returns
 // them, in the order of ids, as they are afterwards. Only messages whose
 // flags change get a new MODSEQ (RFC 7162 §3.1: the mod-sequence moves
-// when metadata changes), so marking twice is harmless.
-func Mark(ctx context.Context, c *ent.Client, ids []pulid.ID, f Flags) ([]*ent.Message, error) {
+// when metadata changes), so marking twice is harmless. Once the change
+// is committed, hub (which may be nil) hears of the mailboxes whose
+// messages changed.
+func Mark(
+	ctx context.Context,
+	c *ent.Client,
+	hub *notify.Hub,
+	ids []pulid.ID,
+	f Flags,
+) ([]*ent.Message, error) {
 	if err := requireWrite(ctx); err != nil {
 		return nil, err
 	}
@@ -45,10 +54,10 @@ func Mark(ctx context.Context, c *ent.Client, ids []pulid.ID, f Flags) ([]*ent.M
 		return nil, err
 	}
 	var out []*ent.Message
-	err = inTx(ctx, c, func(c *ent.Client) error {
+	err = change(ctx, c, hub, func(c *ent.Client) ([]pulid.ID, error) {
 		ms, err := load(ctx, c, ids)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var changed []*ent.Message
 		for _, m := range ms {
@@ -56,11 +65,12 @@ func Mark(ctx context.Context, c *ent.Client, ids []pulid.ID, f Flags) ([]*ent.M
 				changed = append(changed, m)
 			}
 		}
-		if err := mark(ctx, c, changed, f); err != nil {
-			return err
+		mailboxes, err := mark(ctx, c, changed, f)
+		if err != nil {
+			return nil, err
 		}
 		out, err = load(ctx, c, ids)
-		return err
+		return mailboxes, err
 	})
 	if err != nil {
 		return nil, err
@@ -69,13 +79,13 @@ func Mark(ctx context.Context, c *ent.Client, ids []pulid.ID, f Flags) ([]*ent.M
 }
 
 // mark applies f to ms, one update per mailbox, each with the mailbox's
-// new HIGHEST-MODSEQ.
-func mark(ctx context.Context, c *ent.Client, ms []*ent.Message, f Flags) error {
+// new HIGHEST-MODSEQ, and returns those mailboxes.
+func mark(ctx context.Context, c *ent.Client, ms []*ent.Message, f Flags) ([]pulid.ID, error) {
 	order, groups := byMailbox(ms)
 	for _, mbx := range order {
 		mod, err := bump(ctx, c, mbx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		err = c.Message.Update().
 			Where(message.IDIn(idsOf(groups[mbx])...)).
@@ -85,8 +95,8 @@ func mark(ctx context.Context, c *ent.Client, ms []*ent.Message, f Flags) error 
 			SetModseq(mod).
 			Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("mailbox: mark messages in %s: %w", mbx, err)
+			return nil, fmt.Errorf("mailbox: mark messages in %s: %w", mbx, err)
 		}
 	}
-	return nil
+	return order, nil
 }

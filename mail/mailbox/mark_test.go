@@ -19,7 +19,7 @@ func TestMark_SetsFlagsAndModseq(t *testing.T) {
 	before := f.mailbox(t, f.a1.inbox).HighestModseq
 	ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 
-	got, err := mailbox.Mark(ctx, f.c, ids(ms[0], ms[1]), mailbox.Flags{Seen: ptr(true), Flagged: ptr(true)})
+	got, err := mailbox.Mark(ctx, f.c, nil, ids(ms[0], ms[1]), mailbox.Flags{Seen: ptr(true), Flagged: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestMark_SetsFlagsAndModseq(t *testing.T) {
 	}
 
 	// Marking again changes nothing, so the mod-sequences stay.
-	if _, err := mailbox.Mark(ctx, f.c, ids(ms[0]), mailbox.Flags{Seen: ptr(true)}); err != nil {
+	if _, err := mailbox.Mark(ctx, f.c, nil, ids(ms[0]), mailbox.Flags{Seen: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if again := f.mailbox(t, f.a1.inbox).HighestModseq; again != mod {
@@ -49,7 +49,7 @@ func TestMark_SetsFlagsAndModseq(t *testing.T) {
 	}
 
 	// Clearing one flag leaves the others.
-	got, err = mailbox.Mark(ctx, f.c, ids(ms[0]), mailbox.Flags{Seen: ptr(false), Answered: ptr(true)})
+	got, err = mailbox.Mark(ctx, f.c, nil, ids(ms[0]), mailbox.Flags{Seen: ptr(false), Answered: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,19 +64,19 @@ func TestMark_BadInput(t *testing.T) {
 	ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 	var inputErr *directory.InputError
 
-	if _, err := mailbox.Mark(ctx, f.c, ids(m), mailbox.Flags{}); !errors.As(err, &inputErr) {
+	if _, err := mailbox.Mark(ctx, f.c, nil, ids(m), mailbox.Flags{}); !errors.As(err, &inputErr) {
 		t.Errorf("no flags: err %v, want an input error", err)
 	}
 	many := make([]pulid.ID, mailbox.MaxIDs+1)
 	for i := range many {
 		many[i] = pulid.ID(fmt.Sprintf("msg_%d", i))
 	}
-	if _, err := mailbox.Mark(ctx, f.c, many, mailbox.Flags{Seen: ptr(true)}); !errors.As(err, &inputErr) {
+	if _, err := mailbox.Mark(ctx, f.c, nil, many, mailbox.Flags{Seen: ptr(true)}); !errors.As(err, &inputErr) {
 		t.Errorf("%d ids: err %v, want an input error", len(many), err)
 	}
 
 	// Duplicates count once.
-	got, err := mailbox.Mark(ctx, f.c, ids(m, m), mailbox.Flags{Seen: ptr(true)})
+	got, err := mailbox.Mark(ctx, f.c, nil, ids(m, m), mailbox.Flags{Seen: ptr(true)})
 	if err != nil || len(got) != 1 {
 		t.Errorf("duplicate ids: %v, %v; want the message once", got, err)
 	}
@@ -85,7 +85,7 @@ func TestMark_BadInput(t *testing.T) {
 func TestMark_NeedsWriteScope(t *testing.T) {
 	f := newFixture(t)
 	m := f.deliver(t, f.a1, f.a1.inbox, "Subject: x\r\n\r\nx\r\n")
-	_, err := mailbox.Mark(orgViewer(f.orgA, viewer.ScopeRead), f.c, ids(m),
+	_, err := mailbox.Mark(orgViewer(f.orgA, viewer.ScopeRead), f.c, nil, ids(m),
 		mailbox.Flags{Seen: ptr(true)})
 	if !errors.Is(err, privacy.Deny) {
 		t.Errorf("read-only viewer: err %v, want a privacy denial", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/notify"
 )
 
 // ErrUIDsExhausted is returned when a mailbox has no UIDs left to assign.
@@ -26,8 +27,15 @@ var ErrUIDsExhausted = errors.New("mailbox: no UIDs left in the mailbox")
 // As IMAP MOVE does (RFC 6851 §3.3), each moved message gets the next UID
 // of target, in the order of its old mailbox and UID; target's UIDNEXT
 // moves past them. The old mailboxes and target each get a new
-// HIGHEST-MODSEQ, which the moved messages take as their MODSEQ.
-func Move(ctx context.Context, c *ent.Client, ids []pulid.ID, target pulid.ID) ([]*ent.Message, error) {
+// HIGHEST-MODSEQ, which the moved messages take as their MODSEQ, and,
+// once that is committed, hub (which may be nil) hears of them all.
+func Move(
+	ctx context.Context,
+	c *ent.Client,
+	hub *notify.Hub,
+	ids []pulid.ID,
+	target pulid.ID,
+) ([]*ent.Message, error) {
 	if err := requireWrite(ctx); err != nil {
 		return nil, err
 	}
@@ -36,19 +44,19 @@ func Move(ctx context.Context, c *ent.Client, ids []pulid.ID, target pulid.ID) (
 		return nil, err
 	}
 	var out []*ent.Message
-	err = inTx(ctx, c, func(c *ent.Client) error {
+	err = change(ctx, c, hub, func(c *ent.Client) ([]pulid.ID, error) {
 		mb, err := c.Mailbox.Get(ctx, target)
 		if err != nil {
-			return fmt.Errorf("mailbox: target %s: %w", target, err)
+			return nil, fmt.Errorf("mailbox: target %s: %w", target, err)
 		}
 		ms, err := load(ctx, c, ids)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var moving []*ent.Message
 		for _, m := range ms {
 			if m.AccountID != mb.AccountID {
-				return &directory.InputError{
+				return nil, &directory.InputError{
 					Field: "mailboxID", Msg: "the mailbox belongs to another account",
 				}
 			}
@@ -56,11 +64,12 @@ func Move(ctx context.Context, c *ent.Client, ids []pulid.ID, target pulid.ID) (
 				moving = append(moving, m)
 			}
 		}
-		if err := move(ctx, c, moving, mb); err != nil {
-			return err
+		mailboxes, err := move(ctx, c, moving, mb)
+		if err != nil {
+			return nil, err
 		}
 		out, err = load(ctx, c, ids)
-		return err
+		return mailboxes, err
 	})
 	if err != nil {
 		return nil, err
@@ -68,16 +77,22 @@ func Move(ctx context.Context, c *ent.Client, ids []pulid.ID, target pulid.ID) (
 	return out, nil
 }
 
-// move assigns ms UIDs in mb and moves them there.
-func move(ctx context.Context, c *ent.Client, ms []*ent.Message, mb *ent.Mailbox) error {
+// move assigns ms UIDs in mb and moves them there. It returns the
+// mailboxes it changed: mb and the ones ms left.
+func move(
+	ctx context.Context,
+	c *ent.Client,
+	ms []*ent.Message,
+	mb *ent.Mailbox,
+) ([]pulid.ID, error) {
 	if len(ms) == 0 {
-		return nil
+		return nil, nil
 	}
 	slices.SortFunc(ms, func(a, b *ent.Message) int {
 		return cmp.Or(cmp.Compare(a.MailboxID, b.MailboxID), cmp.Compare(a.UID, b.UID))
 	})
 	if uint64(mb.UIDNext)+uint64(len(ms)) > math.MaxUint32 {
-		return fmt.Errorf("%w: %s", ErrUIDsExhausted, mb.ID)
+		return nil, fmt.Errorf("%w: %s", ErrUIDsExhausted, mb.ID)
 	}
 
 	// One update reserves every UID and the new mod-sequence; the writer
@@ -87,7 +102,7 @@ func move(ctx context.Context, c *ent.Client, ms []*ent.Message, mb *ent.Mailbox
 		AddHighestModseq(1).
 		Save(ctx)
 	if err != nil {
-		return fmt.Errorf("mailbox: reserve UIDs in %s: %w", mb.ID, err)
+		return nil, fmt.Errorf("mailbox: reserve UIDs in %s: %w", mb.ID, err)
 	}
 	uid := next.UIDNext - uint32(len(ms))
 
@@ -96,7 +111,7 @@ func move(ctx context.Context, c *ent.Client, ms []*ent.Message, mb *ent.Mailbox
 		// The source loses messages: an expunge, as far as a client
 		// synchronizing it by mod-sequence is concerned.
 		if _, err := bump(ctx, c, src); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, m := range ms {
@@ -106,9 +121,9 @@ func move(ctx context.Context, c *ent.Client, ms []*ent.Message, mb *ent.Mailbox
 			SetModseq(next.HighestModseq).
 			Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("mailbox: move %s: %w", m.ID, err)
+			return nil, fmt.Errorf("mailbox: move %s: %w", m.ID, err)
 		}
 		uid++
 	}
-	return nil
+	return append(sources, mb.ID), nil
 }

@@ -20,7 +20,7 @@ func TestMove_AssignsNewUIDsAndModseqs(t *testing.T) {
 	ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 
 	// Asked for out of order; UIDs follow the old UIDs (RFC 6851 §3.3).
-	got, err := mailbox.Move(ctx, f.c, ids(in[2], in[0]), f.a1.archive)
+	got, err := mailbox.Move(ctx, f.c, nil, ids(in[2], in[0]), f.a1.archive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestMove_AssignsNewUIDsAndModseqs(t *testing.T) {
 	}
 
 	// Moving back never reuses a UID: the inbox's next is past 3.
-	got, err = mailbox.Move(ctx, f.c, ids(in[0]), f.a1.inbox)
+	got, err = mailbox.Move(ctx, f.c, nil, ids(in[0]), f.a1.inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestMove_IntoSameMailboxIsANoOp(t *testing.T) {
 	f := newFixture(t)
 	m := f.deliver(t, f.a1, f.a1.inbox, "Subject: x\r\n\r\nx\r\n")
 	before := f.mailbox(t, f.a1.inbox)
-	got, err := mailbox.Move(orgViewer(f.orgA, viewer.ScopeWrite), f.c, ids(m), f.a1.inbox)
+	got, err := mailbox.Move(orgViewer(f.orgA, viewer.ScopeWrite), f.c, nil, ids(m), f.a1.inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +89,13 @@ func TestMove_TargetOfAnotherAccount(t *testing.T) {
 	m := f.deliver(t, f.a1, f.a1.inbox, "Subject: x\r\n\r\nx\r\n")
 
 	// The organization sees both accounts: the request is wrong.
-	_, err := mailbox.Move(orgViewer(f.orgA, viewer.ScopeWrite), f.c, ids(m), f.a2.inbox)
+	_, err := mailbox.Move(orgViewer(f.orgA, viewer.ScopeWrite), f.c, nil, ids(m), f.a2.inbox)
 	var inputErr *directory.InputError
 	if !errors.As(err, &inputErr) {
 		t.Errorf("org viewer: err %v, want an input error", err)
 	}
 	// a1's user does not see a2's mailbox at all.
-	_, err = mailbox.Move(accountViewer(f.a1), f.c, ids(m), f.a2.inbox)
+	_, err = mailbox.Move(accountViewer(f.a1), f.c, nil, ids(m), f.a2.inbox)
 	if !ent.IsNotFound(err) {
 		t.Errorf("account viewer: err %v, want not found", err)
 	}
@@ -114,7 +114,7 @@ func TestMove_CallerTransaction(t *testing.T) {
 	m := f.deliver(t, f.a1, f.a1.inbox, "Subject: x\r\n\r\nx\r\n")
 	ctx := orgViewer(f.orgA, viewer.ScopeWrite)
 	tx := must(f.c.Tx(ctx))(t)
-	if _, err := mailbox.Move(ctx, tx.Client(), ids(m), f.a1.archive); err != nil {
+	if _, err := mailbox.Move(ctx, tx.Client(), nil, ids(m), f.a1.archive); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {

@@ -21,15 +21,15 @@ var ops = []struct {
 	call func(ctx context.Context, f *fixture, ids []pulid.ID, target pulid.ID) error
 }{
 	{"Mark", func(ctx context.Context, f *fixture, ids []pulid.ID, _ pulid.ID) error {
-		_, err := mailbox.Mark(ctx, f.c, ids, mailbox.Flags{Seen: ptr(true)})
+		_, err := mailbox.Mark(ctx, f.c, nil, ids, mailbox.Flags{Seen: ptr(true)})
 		return err
 	}},
 	{"Move", func(ctx context.Context, f *fixture, ids []pulid.ID, target pulid.ID) error {
-		_, err := mailbox.Move(ctx, f.c, ids, target)
+		_, err := mailbox.Move(ctx, f.c, nil, ids, target)
 		return err
 	}},
 	{"Delete", func(ctx context.Context, f *fixture, ids []pulid.ID, _ pulid.ID) error {
-		_, err := mailbox.Delete(ctx, f.c, f.st, ids)
+		_, err := mailbox.Delete(ctx, f.c, f.st, nil, ids)
 		return err
 	}},
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/server/access"
 	"github.com/lightr-mail/lightr/server/auth"
 	"github.com/lightr-mail/lightr/server/config"
@@ -21,6 +22,9 @@ type App struct {
 	DB     *db.DB
 	Keys   *auth.KeySet
 	Auth   *access.Authenticator
+	// Notify wakes the watchers of a mailbox (IMAP IDLE) when SMTP
+	// delivery or the GraphQL API changed it.
+	Notify *notify.Hub
 }
 
 // NewLogger returns the logger the configuration asks for, writing to w.
@@ -56,7 +60,7 @@ func Open(ctx context.Context, c *config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: c, Log: log, DB: d, Keys: keys}
+	a := &App{Config: c, Log: log, DB: d, Keys: keys, Notify: notify.New()}
 	a.Auth = &access.Authenticator{
 		Client:       d.Client,
 		Keys:         keys,

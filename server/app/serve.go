@@ -49,6 +49,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 	h := httpapi.Handler(httpapi.Options{
 		Client:        a.DB.Client,
 		Auth:          a.Auth,
+		Notify:        a.Notify,
 		Ready:         a.DB.Ping,
 		Log:           a.Log.With("component", "http"),
 		Registry:      reg,

@@ -37,10 +37,12 @@ func (a *App) openMail() (*mailServices, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp TLS certificate (smtp.tls_cert_file): %w", err)
 	}
+	// Copies wake their mailboxes' watchers once their batch committed.
+	opts := delivery.Options{OnCommit: publishDelivered(a.Notify)}
 	return &mailServices{
 		Resolver:  res,
 		Verifier:  &verify.Verifier{Resolver: res, AuthServID: c.SMTP.Domain},
-		Deliverer: delivery.New(a.DB, store.New(), delivery.Options{}),
+		Deliverer: delivery.New(a.DB, store.New(), opts),
 		Certs:     cs,
 	}, nil
 }

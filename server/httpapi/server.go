@@ -24,6 +24,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/graph"
+	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Store holds raw messages; nil means the database store.
 	Store *store.Store
+	// Notify hears of the mailboxes that mutations change, once they
+	// commit; nil tells no one.
+	Notify *notify.Hub
 
 	GraphiQL       bool
 	Introspection  bool
@@ -95,7 +99,9 @@ func Handler(o Options) http.Handler {
 
 // graphQL builds the gqlgen server with Lightr's limits and error policy.
 func graphQL(o Options) http.Handler {
-	r := &graph.Resolver{Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store}
+	r := &graph.Resolver{
+		Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store, Notify: o.Notify,
+	}
 	srv := handler.New(graph.NewSchema(r, o.PageSize))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -57,7 +57,7 @@ func New(t testing.TB, mutate func(*config.Config)) *Env {
 	}
 	t.Cleanup(func() { _ = a.Close() })
 	h := httpapi.Handler(httpapi.Options{
-		Client: a.DB.Client, Auth: a.Auth, Ready: a.DB.Ping, Log: log,
+		Client: a.DB.Client, Auth: a.Auth, Ready: a.DB.Ping, Log: log, Notify: a.Notify,
 		GraphiQL: cfg.HTTP.GraphiQL, Introspection: cfg.HTTP.Introspection,
 		MaxDepth: cfg.HTTP.MaxDepth, MaxComplexity: cfg.HTTP.MaxComplexity,
 		MaxPageSize: cfg.HTTP.MaxPageSize, PageSize: cfg.HTTP.DefaultPageSize,
