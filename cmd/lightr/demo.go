@@ -75,8 +75,11 @@ Try:
   SMTP (MX):     %[9]s
     swaks --server %[9]s --to %[4]s --from someone@example.org
 
+  IMAP:          %[10]s (STARTTLS; self-signed certificate)
+    curl -k --ssl-reqd 'imap://%[10]s/INBOX' --user '%[4]s:%[5]s'
+
 `, addr, info.OrgID, info.DomainID, info.Email, info.Password,
-		info.TokenExpires.Format("2006-01-02 15:04 MST"), info.Token, adminKey, addrs.SMTP)
+		info.TokenExpires.Format("2006-01-02 15:04 MST"), info.Token, adminKey, addrs.SMTP, addrs.IMAP)
 	if info.DKIMRecord != "" {
 		fmt.Fprintf(w, "DKIM record to publish:\n  %s\n\n", info.DKIMRecord)
 	}

@@ -40,8 +40,8 @@ type cli struct {
 	t   *testing.T
 	dir string
 	env []string
-	// smtpAddr is the SMTP address the last serve bound.
-	smtpAddr string
+	// smtpAddr and imapAddr are the addresses the last serve bound.
+	smtpAddr, imapAddr string
 }
 
 func newCLI(t *testing.T) *cli {
@@ -51,7 +51,8 @@ func newCLI(t *testing.T) *cli {
 	// DNS goes to a loopback port where nothing listens, so that a test
 	// that names no DNS server of its own never asks the real DNS.
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
-		"LIGHTR_SMTP_ADDR=127.0.0.1:0", "LIGHTR_DNS_RESOLVER=127.0.0.1:9"}
+		"LIGHTR_SMTP_ADDR=127.0.0.1:0", "LIGHTR_IMAP_ADDR=127.0.0.1:0",
+		"LIGHTR_DNS_RESOLVER=127.0.0.1:9"}
 	return &cli{t: t, dir: t.TempDir(), env: env}
 }
 
@@ -115,12 +116,16 @@ func (c *cli) serve(extraEnv []string, args ...string) string {
 	})
 	addrRE := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 	smtpRE := regexp.MustCompile(`msg="smtp listening" addr=(\S+)`)
+	imapRE := regexp.MustCompile(`msg="imap listening" addr=(\S+)`)
 	lines := bufio.NewScanner(stderr)
 	deadline := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
 	defer deadline.Stop()
 	for lines.Scan() {
 		if m := smtpRE.FindStringSubmatch(lines.Text()); m != nil {
 			c.smtpAddr = m[1]
+		}
+		if m := imapRE.FindStringSubmatch(lines.Text()); m != nil {
+			c.imapAddr = m[1]
 		}
 		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
 			go func() { // keep draining stderr so the server never blocks on it

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/lightr-mail/lightr/ent"
@@ -91,20 +90,10 @@ func move(
 	slices.SortFunc(ms, func(a, b *ent.Message) int {
 		return cmp.Or(cmp.Compare(a.MailboxID, b.MailboxID), cmp.Compare(a.UID, b.UID))
 	})
-	if uint64(mb.UIDNext)+uint64(len(ms)) > math.MaxUint32 {
-		return nil, fmt.Errorf("%w: %s", ErrUIDsExhausted, mb.ID)
-	}
-
-	// One update reserves every UID and the new mod-sequence; the writer
-	// is held until commit, so no delivery can take the same UIDs.
-	next, err := c.Mailbox.UpdateOneID(mb.ID).
-		AddUIDNext(int32(len(ms))).
-		AddHighestModseq(1).
-		Save(ctx)
+	uid, mod, err := reserveUIDs(ctx, c, mb, len(ms))
 	if err != nil {
-		return nil, fmt.Errorf("mailbox: reserve UIDs in %s: %w", mb.ID, err)
+		return nil, err
 	}
-	uid := next.UIDNext - uint32(len(ms))
 
 	sources, _ := byMailbox(ms)
 	for _, src := range sources {
@@ -116,9 +105,9 @@ func move(
 	}
 	for _, m := range ms {
 		err := c.Message.UpdateOneID(m.ID).
-			SetMailboxID(next.ID).
+			SetMailboxID(mb.ID).
 			SetUID(uid).
-			SetModseq(next.HighestModseq).
+			SetModseq(mod).
 			Exec(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("mailbox: move %s: %w", m.ID, err)

@@ -14,9 +14,10 @@ import (
 	"github.com/lightr-mail/lightr/server/httpapi"
 )
 
-// Addrs are the addresses the listeners bound, for tests and the demo.
+// Addrs are the addresses the listeners bound, for tests and the demo;
+// IMAPS is empty when imap.tls_addr is not set.
 type Addrs struct {
-	HTTP, SMTP string
+	HTTP, SMTP, IMAP, IMAPS string
 }
 
 // Serve runs the listeners until ctx ends, then shuts them down, letting
@@ -41,6 +42,12 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 			a.Log.Warn("smtp shutdown", "err", err)
 		}
 	}()
+
+	stopIMAP, imapAddr, imapsAddr, err := a.startIMAP(mail)
+	if err != nil {
+		return err
+	}
+	defer stopIMAP()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(
@@ -76,7 +83,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 	a.Log.Info("http listening", "addr", ln.Addr().String(),
 		"graphql", "http://"+ln.Addr().String()+"/graphql")
 	if ready != nil {
-		ready(Addrs{HTTP: ln.Addr().String(), SMTP: smtpAddr})
+		ready(Addrs{HTTP: ln.Addr().String(), SMTP: smtpAddr, IMAP: imapAddr, IMAPS: imapsAddr})
 	}
 
 	errc := make(chan error, 1)

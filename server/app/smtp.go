@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 
 	"github.com/lightr-mail/lightr/mail/delivery"
 	"github.com/lightr-mail/lightr/mail/resolver"
@@ -51,13 +50,9 @@ func (a *App) openMail() (*mailServices, error) {
 // The returned function shuts it down.
 func (a *App) startSMTP(m *mailServices) (stop func(context.Context) error, addr string, err error) {
 	c := a.Config
-	trusted := make([]netip.Prefix, 0, len(c.SMTP.TrustedNetworks))
-	for _, n := range c.SMTP.TrustedNetworks {
-		p, err := netip.ParsePrefix(n)
-		if err != nil {
-			return nil, "", fmt.Errorf("smtp.trusted_networks: %w", err)
-		}
-		trusted = append(trusted, p.Masked())
+	trusted, err := parsePrefixes("smtp.trusted_networks", c.SMTP.TrustedNetworks)
+	if err != nil {
+		return nil, "", err
 	}
 	srv := smtp.New(smtp.Options{
 		Hostname:            c.SMTP.Domain,
@@ -83,5 +78,15 @@ func (a *App) startSMTP(m *mailServices) (stop func(context.Context) error, addr
 		}
 	}()
 	a.Log.Info("smtp listening", "addr", ln.Addr().String())
-	return srv.Shutdown, ln.Addr().String(), nil
+	stop = func(ctx context.Context) error {
+		// Sessions in flight get until ctx ends; go-smtp then returns
+		// with them still open, so close them, or an idle client would
+		// hold the process up.
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			_ = srv.Close()
+		}
+		return err
+	}
+	return stop, ln.Addr().String(), nil
 }

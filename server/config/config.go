@@ -138,10 +138,28 @@ type DNS struct {
 	Timeout time.Duration `mapstructure:"timeout" check:"positive"`
 }
 
-// IMAP configures the IMAP listener.
+// IMAP configures the IMAP listeners.
 type IMAP struct {
-	// Address the IMAP server listens on.
+	// Address the IMAP server listens on (STARTTLS, port 143 style).
 	Addr string `mapstructure:"addr" check:"hostport"`
+	// Address for IMAP over implicit TLS (port 993 style); empty means none.
+	TLSAddr string `mapstructure:"tls_addr" check:"optional_hostport"`
+	// Let clients log in without TLS. For development on loopback only: passwords then travel in clear.
+	AllowInsecureAuth bool `mapstructure:"allow_insecure_auth"`
+	// Most concurrent connections in total.
+	MaxConnections int `mapstructure:"max_connections" check:"positive"`
+	// Most concurrent connections from one client IP address.
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip" check:"positive"`
+	// Most concurrent logged-in sessions of one account.
+	MaxConnectionsPerAccount int `mapstructure:"max_connections_per_account" check:"positive"`
+	// Longest a connection may stay silent, IDLE included (RFC 9051 asks for at least 30m).
+	IdleTimeout time.Duration `mapstructure:"idle_timeout" check:"positive"`
+	// Failed logins from one address, or to one account, within login_failure_window before logins are refused.
+	MaxLoginFailures int `mapstructure:"max_login_failures" check:"positive"`
+	// Window over which failed logins are counted, and how long a block lasts.
+	LoginFailureWindow time.Duration `mapstructure:"login_failure_window" check:"positive"`
+	// Networks (CIDR) exempt from the per-IP limits. Loopback is not trusted unless listed.
+	TrustedNetworks []string `mapstructure:"trusted_networks" check:"cidr"`
 }
 
 // DKIM configures the DKIM keys Lightr creates for sending domains.
@@ -218,7 +236,13 @@ func Default() *Config {
 			Timeout: 5 * time.Second,
 		},
 		IMAP: IMAP{
-			Addr: ":1143",
+			Addr:                     ":1143",
+			MaxConnections:           2000,
+			MaxConnectionsPerIP:      50,
+			MaxConnectionsPerAccount: 20,
+			IdleTimeout:              30 * time.Minute,
+			MaxLoginFailures:         10,
+			LoginFailureWindow:       15 * time.Minute,
 		},
 		DKIM: DKIM{
 			Selector:  "default",

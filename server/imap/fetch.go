@@ -1,0 +1,272 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/message"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/mail/mailbox"
+	parsed "github.com/lightr-mail/lightr/mail/message"
+	"github.com/lightr-mail/lightr/server/imap/render"
+)
+
+// fetchChunk is how many messages one query of FETCH reads, which bounds
+// the memory of a FETCH 1:* on a large mailbox.
+const fetchChunk = 500
+
+// Fetch implements imapserver.Session (FETCH and UID FETCH). Everything
+// but the body sections comes from the message row; sections and BINARY
+// slice the stored raw message at the offsets delivery recorded.
+func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	uids := ss.sel.resolve(numSet)
+	if len(uids) == 0 {
+		return nil
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+
+	// RFC 9051 §6.4.5: BODY[] without .PEEK sets \Seen; the changed flags
+	// go out with the data.
+	markSeen := !ss.sel.readOnly && setsSeen(options)
+	if markSeen {
+		if err := ss.markSeen(ctx, uids); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(uids); start += fetchChunk {
+		chunk := uids[start:min(start+fetchChunk, len(uids))]
+		rows, err := ss.fetchRows(ctx, chunk, options)
+		if err != nil {
+			ss.log.Error("fetch", "err", err)
+			return ss.serverBug()
+		}
+		for _, m := range rows {
+			seq := ss.sel.uids.Seq(imap.UID(m.UID))
+			if seq == 0 {
+				continue
+			}
+			if err := ss.fetchOne(ctx, w, seq, m, options, markSeen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func setsSeen(o *imap.FetchOptions) bool {
+	for _, s := range o.BodySection {
+		if !s.Peek {
+			return true
+		}
+	}
+	for _, s := range o.BinarySection {
+		if !s.Peek {
+			return true
+		}
+	}
+	return false
+}
+
+// markSeen sets \Seen on the messages among uids (ascending) that lack it.
+func (ss *session) markSeen(ctx context.Context, uids []imap.UID) error {
+	rows, err := ss.srv.db.Client.Message.Query().
+		Where(message.MailboxID(ss.sel.mbox.ID), message.Seen(false),
+			message.UIDGTE(uint32(uids[0])), message.UIDLTE(uint32(uids[len(uids)-1]))).
+		Select(message.FieldID, message.FieldUID).All(ctx)
+	if err != nil {
+		ss.log.Error("fetch: unseen messages", "err", err)
+		return ss.serverBug()
+	}
+	want := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		want[uint32(u)] = true
+	}
+	var ids []pulid.ID
+	for _, m := range rows {
+		if want[m.UID] {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = ss.setFlags(ctx, ids, mailbox.FlagsAdd, mailbox.FlagSet{Seen: true})
+	return err
+}
+
+// fetchRows reads the rows of uids (ascending) with the columns options
+// needs.
+func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
+	o *imap.FetchOptions) ([]*ent.Message, error) {
+	cols := []string{message.FieldID, message.FieldUID, message.FieldSeen, message.FieldAnswered,
+		message.FieldFlagged, message.FieldDeleted, message.FieldDraft, message.FieldKeywords,
+		message.FieldInternalDate, message.FieldSize, message.FieldBlobID}
+	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	if o.Envelope {
+		cols = append(cols, message.FieldEnvelope)
+	}
+	if o.BodyStructure != nil || needRaw {
+		cols = append(cols, message.FieldBodyStructure)
+	}
+	q := ss.srv.db.Client.Message.Query().
+		Where(message.MailboxID(ss.sel.mbox.ID),
+			message.UIDGTE(uint32(uids[0])), message.UIDLTE(uint32(uids[len(uids)-1]))).
+		Order(ent.Asc(message.FieldUID)).Select(cols...)
+	if needRaw {
+		q.WithBlob()
+	}
+	rows, err := q.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("imap: fetch rows: %w", err)
+	}
+	// The range may hold UIDs the set does not name.
+	want := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		want[uint32(u)] = true
+	}
+	out := rows[:0]
+	for _, m := range rows {
+		if want[m.UID] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// fetchOne writes the FETCH response of one message.
+func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq uint32, m *ent.Message,
+	o *imap.FetchOptions, markedSeen bool) error {
+	var raw []byte
+	var root *parsed.Part
+	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	if needRaw {
+		var err error
+		if raw, err = ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob); err != nil {
+			ss.log.Error("fetch: load message", "msg_id", m.ID, "err", err)
+			return ss.serverBug()
+		}
+	}
+	if o.BodyStructure != nil || needRaw {
+		root = ss.structure(m, raw)
+	}
+
+	rw := w.CreateMessage(seq)
+	rw.WriteUID(imap.UID(m.UID))
+	if o.Flags || markedSeen {
+		rw.WriteFlags(flagsOf(m))
+	}
+	if o.InternalDate {
+		rw.WriteInternalDate(m.InternalDate)
+	}
+	if o.RFC822Size {
+		rw.WriteRFC822Size(m.Size)
+	}
+	if o.Envelope {
+		rw.WriteEnvelope(ss.envelope(m, raw))
+	}
+	if o.BodyStructure != nil {
+		rw.WriteBodyStructure(render.BodyStructure(root, true))
+	}
+	if err := ss.writeSections(rw, raw, root, o); err != nil {
+		return err
+	}
+	return rw.Close()
+}
+
+// writeSections writes the BODY[…], BINARY[…] and BINARY.SIZE[…] items.
+func (ss *session) writeSections(rw *imapserver.FetchResponseWriter, raw []byte, root *parsed.Part,
+	o *imap.FetchOptions) error {
+	for _, s := range o.BodySection {
+		b, err := render.Section(raw, root, s)
+		if err != nil {
+			return ss.serverBug()
+		}
+		if err := writeLiteral(rw.WriteBodySection(s, int64(len(b))), b); err != nil {
+			return err
+		}
+	}
+	for _, s := range o.BinarySection {
+		b, err := render.Binary(raw, root, s.Part, s.Partial)
+		if errors.Is(err, render.ErrUnknownEncoding) {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnknownCTE,
+				Text: "Cannot decode the part's content transfer encoding"}
+		}
+		if err != nil {
+			return ss.serverBug()
+		}
+		if err := writeLiteral(rw.WriteBinarySection(s, int64(len(b))), b); err != nil {
+			return err
+		}
+	}
+	for _, s := range o.BinarySectionSize {
+		n, err := render.BinarySize(raw, root, s.Part)
+		if errors.Is(err, render.ErrUnknownEncoding) {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnknownCTE,
+				Text: "Cannot decode the part's content transfer encoding"}
+		}
+		if err != nil {
+			return ss.serverBug()
+		}
+		rw.WriteBinarySectionSize(s, n)
+	}
+	return nil
+}
+
+func writeLiteral(wc interface {
+	Write([]byte) (int, error)
+	Close() error
+}, b []byte) error {
+	if _, err := wc.Write(b); err != nil {
+		return err
+	}
+	return wc.Close()
+}
+
+// structure returns the cached body structure of m, or parses raw when
+// the row has none (a message stored without parsing).
+func (ss *session) structure(m *ent.Message, raw []byte) *parsed.Part {
+	if len(m.BodyStructure) > 0 {
+		if p, err := parsed.DecodeStructure(m.BodyStructure); err == nil {
+			return p
+		}
+	}
+	if raw == nil {
+		if b, err := ss.loadRaw(m); err == nil {
+			raw = b
+		}
+	}
+	return parsed.Parse(raw, parsed.Limits{}).Root
+}
+
+// envelope returns the cached envelope of m, or parses the message.
+func (ss *session) envelope(m *ent.Message, raw []byte) *imap.Envelope {
+	if len(m.Envelope) > 0 {
+		if e, err := parsed.DecodeEnvelope(m.Envelope); err == nil {
+			return render.Envelope(e)
+		}
+	}
+	if raw == nil {
+		if b, err := ss.loadRaw(m); err == nil {
+			raw = b
+		}
+	}
+	return render.Envelope(parsed.Parse(raw, parsed.Limits{}).Env)
+}
+
+// loadRaw reads the raw message of m when the row was read without its
+// blob.
+func (ss *session) loadRaw(m *ent.Message) ([]byte, error) {
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	b, err := ss.srv.db.Client.Blob.Get(ctx, m.BlobID)
+	if err != nil {
+		return nil, err
+	}
+	return ss.srv.store.Load(ctx, ss.srv.db.Client, b)
+}
