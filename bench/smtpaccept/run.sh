@@ -57,8 +57,12 @@ log() { echo "# $*" >&2; }
 # --- build and set up Lightr -------------------------------------------------
 cd "$ROOT"
 # REV names the code when it is not a git checkout (an export of a commit).
-REV=$(git rev-parse --short HEAD 2>/dev/null || echo "${REV:-unknown}")
-git diff --quiet HEAD -- . 2>/dev/null || REV="$REV+changes"
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  REV=$(git rev-parse --short HEAD)
+  git diff --quiet HEAD -- . || REV="$REV+changes"
+else
+  REV=${REV:-unknown}
+fi
 log "build $REV"
 CGO_ENABLED=0 go build -o bin/lightr ./cmd/lightr
 go build -o "$WORK/dnsstub" ./bench/smtpaccept/dnsstub
