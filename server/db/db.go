@@ -87,6 +87,12 @@ func openPool(o Options, write bool) (*stdsql.DB, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	// FULL: a commit is on disk before it returns, as a 250 reply promises.
 	q.Add("_pragma", "synchronous(FULL)")
+	// Times are written as "2006-01-02 15:04:05.999999999-07:00", which
+	// the driver reads back. Its default, time.Time.String, gives
+	// "+0100 +0100" for a zone without a name (every Date header and
+	// IMAP APPEND date), which it then fails to parse, so such a row
+	// could never be read again.
+	q.Set("_time_format", "sqlite")
 	if write {
 		q.Set("_txlock", "immediate")
 	} else {

@@ -14,6 +14,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	entmbox "github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/message"
+	"github.com/lightr-mail/lightr/mail/directory"
 	"github.com/lightr-mail/lightr/mail/mailbox"
 )
 
@@ -45,6 +46,12 @@ func (ss *session) mailboxError(err error) error {
 		return no(imap.ResponseCodeOverQuota, "Over quota")
 	case errors.Is(err, mailbox.ErrUIDsExhausted):
 		return no(imap.ResponseCodeLimit, "Mailbox has no UIDs left")
+	}
+	// The client's own input, such as a keyword that is not an atom or
+	// a system flag IMAP does not define: its mistake, not a server bug.
+	var inputErr *directory.InputError
+	if errors.As(err, &inputErr) {
+		return no(imap.ResponseCodeCannot, truncate(inputErr.Msg, 100))
 	}
 	ss.log.Error("mailbox operation failed", "err", err)
 	return ss.serverBug()
@@ -122,8 +129,9 @@ func (ss *session) List(w *imapserver.ListWriter, ref string, patterns []string,
 	if options == nil {
 		options = &imap.ListOptions{}
 	}
-	if len(patterns) == 1 && patterns[0] == "" {
-		// RFC 9051 §6.3.9: the hierarchy delimiter and root.
+	if len(patterns) == 0 {
+		// RFC 9051 §6.3.9: LIST "" "" asks for the hierarchy delimiter
+		// and root. go-imap drops empty patterns, so it arrives as none.
 		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: '/'})
 	}
 	ctx, cancel := ss.ctx()
@@ -261,18 +269,27 @@ func (ss *session) Status(name string, options *imap.StatusOptions) (*imap.Statu
 // status counts what options asks for in one query.
 func (ss *session) status(ctx context.Context, mb *ent.Mailbox, o *imap.StatusOptions) (*imap.StatusData, error) {
 	data := &imap.StatusData{Mailbox: mb.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity}
-	if !(o.NumMessages || o.NumUnseen || o.NumDeleted || o.Size || o.NumRecent) {
+	if o.AppendLimit {
+		// RFC 7889 §6. go-imap parses APPENDLIMIT and DELETED-STORAGE
+		// whatever is announced, and writes their values unchecked: a
+		// nil one would end the connection.
+		limit := ss.AppendLimit()
+		data.AppendLimit = &limit
+	}
+	if !(o.NumMessages || o.NumUnseen || o.NumDeleted || o.Size || o.NumRecent || o.DeletedStorage) {
 		return data, nil
 	}
 	var rows []struct {
-		Count   int   `json:"count"`
-		Unseen  int   `json:"unseen"`
-		Deleted int   `json:"deleted"`
-		Size    int64 `json:"size"`
+		Count       int   `json:"count"`
+		Unseen      int   `json:"unseen"`
+		Deleted     int   `json:"deleted"`
+		Size        int64 `json:"size"`
+		DeletedSize int64 `json:"deleted_size"`
 	}
 	err := ss.srv.db.Client.Message.Query().Where(message.MailboxID(mb.ID)).
 		Aggregate(ent.Count(), countWhere("unseen", message.FieldSeen, false),
-			countWhere("deleted", message.FieldDeleted, true), sumOf("size", message.FieldSize)).
+			countWhere("deleted", message.FieldDeleted, true), sumOf("size", message.FieldSize),
+			sumDeleted("deleted_size")).
 		Scan(ctx, &rows)
 	if err != nil {
 		ss.log.Error("status", "err", err)
@@ -295,7 +312,19 @@ func (ss *session) status(ctx context.Context, mb *ent.Mailbox, o *imap.StatusOp
 	if o.NumRecent {
 		data.NumRecent = &zero // Lightr keeps no \Recent (RFC 9051 drops it)
 	}
+	if o.DeletedStorage {
+		kb := (r.DeletedSize + 1023) / 1024 // RFC 9208 §4.2.2: in units of 1024 octets
+		data.DeletedStorage = &kb
+	}
 	return data, nil
+}
+
+// sumDeleted sums the sizes of the messages marked \Deleted, 0 for none.
+func sumDeleted(as string) ent.AggregateFunc {
+	return func(s *sql.Selector) string {
+		return sql.As(fmt.Sprintf("COALESCE(SUM(CASE WHEN %s = 1 THEN %s ELSE 0 END), 0)",
+			s.C(message.FieldDeleted), s.C(message.FieldSize)), as)
+	}
 }
 
 // countWhere counts the rows whose boolean column col is val.
