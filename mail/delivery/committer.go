@@ -79,9 +79,11 @@ func (d *Deliverer) fill(batch []*request) []*request {
 // the outcome is known: after COMMIT returned, or after the rollback that
 // stored nothing.
 //
-// A message fails on its own only through a fault (a constraint broken,
-// say), so the batch is first written without savepoints, which cost a
-// sub-journal copy of every page changed and two statements per message.
+// A message fails on its own only rarely: through a fault (a constraint
+// broken, say), or, when it is AllOrNothing, because a recipient filled
+// its quota or went away since RCPT TO. So the batch is first written
+// without savepoints, which cost a sub-journal copy of every page changed
+// and two statements per message.
 // If one of several messages fails, that transaction is rolled back and
 // the batch stored again, each message under its own savepoint, so that
 // only the failing message is lost.
