@@ -2,6 +2,8 @@ package imap
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -61,6 +63,34 @@ func chunks(ts []target, fn func([]target) error) error {
 	return nil
 }
 
+// maxRaceRetries bounds how often a command reads its targets again
+// after another session or the API removed some of them meanwhile.
+const maxRaceRetries = 3
+
+// retryGone runs op on ts. mail/mailbox fails a whole call as not found
+// when one of its messages is gone, which happens when another session
+// or the API expunges between this command's read of its targets and its
+// change; the messages that remain are then tried again, as if the gone
+// ones had never been named (RFC 9051 §7.5.1 lets a server skip them).
+func (ss *session) retryGone(ctx context.Context, ts []target, op func([]target) error) error {
+	for attempt := 0; ; attempt++ {
+		err := op(ts)
+		var nf *ent.NotFoundError
+		if err == nil || !errors.As(err, &nf) || attempt == maxRaceRetries {
+			return err
+		}
+		ids, qerr := ss.srv.db.Client.Message.Query().
+			Where(message.IDIn(idsOf(ts)...)).IDs(ctx)
+		if qerr != nil {
+			return qerr
+		}
+		ts = slices.DeleteFunc(ts, func(t target) bool { return !slices.Contains(ids, t.id) })
+		if len(ts) == 0 {
+			return nil
+		}
+	}
+}
+
 func idsOf(ts []target) []pulid.ID {
 	out := make([]pulid.ID, len(ts))
 	for i, t := range ts {
@@ -76,8 +106,15 @@ func (ss *session) setFlags(ctx context.Context, ids []pulid.ID, op mailbox.Flag
 	f mailbox.FlagSet) ([]*ent.Message, error) {
 	var out []*ent.Message
 	for start := 0; start < len(ids); start += mailbox.MaxIDs {
-		ms, err := mailbox.SetFlags(ctx, ss.srv.db.Client, ss.srv.hub,
-			ids[start:min(start+mailbox.MaxIDs, len(ids))], op, f)
+		chunk := make([]target, 0, mailbox.MaxIDs)
+		for _, id := range ids[start:min(start+mailbox.MaxIDs, len(ids))] {
+			chunk = append(chunk, target{id: id})
+		}
+		var ms []*ent.Message
+		err := ss.retryGone(ctx, chunk, func(ts []target) (err error) {
+			ms, err = mailbox.SetFlags(ctx, ss.srv.db.Client, ss.srv.hub, idsOf(ts), op, f)
+			return err
+		})
 		if err != nil {
 			return nil, ss.mailboxError(err)
 		}
@@ -172,9 +209,15 @@ func (ss *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error
 		return err
 	}
 	return chunks(ts, func(ts []target) error {
-		if _, err := mailbox.Delete(ctx, ss.srv.db.Client, ss.srv.store, ss.srv.hub, idsOf(ts)); err != nil {
+		err := ss.retryGone(ctx, ts, func(left []target) error {
+			ts = left
+			_, err := mailbox.Delete(ctx, ss.srv.db.Client, ss.srv.store, ss.srv.hub, idsOf(left))
+			return err
+		})
+		if err != nil {
 			return ss.mailboxError(err)
 		}
+		// Those another session took are reported by the next sync.
 		return ss.expungeKnown(ts, w.WriteExpunge)
 	})
 }
@@ -221,7 +264,11 @@ func (ss *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error)
 	}
 	data := &imap.CopyData{UIDValidity: mb.UIDValidity}
 	err = chunks(ts, func(ts []target) error {
-		copied, err := mailbox.Copy(ctx, ss.srv.db.Client, ss.srv.hub, idsOf(ts), mb.ID)
+		var copied []mailbox.Copied
+		err := ss.retryGone(ctx, ts, func(ts []target) (err error) {
+			copied, err = mailbox.Copy(ctx, ss.srv.db.Client, ss.srv.hub, idsOf(ts), mb.ID)
+			return err
+		})
 		if err != nil {
 			return ss.mailboxError(err)
 		}
@@ -258,7 +305,12 @@ func (ss *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest strin
 			Text: "Source and destination are the same mailbox"}
 	}
 	return chunks(ts, func(ts []target) error {
-		moved, err := mailbox.Move(ctx, ss.srv.db.Client, ss.srv.hub, idsOf(ts), mb.ID)
+		var moved []*ent.Message
+		err := ss.retryGone(ctx, ts, func(left []target) (err error) {
+			ts = left
+			moved, err = mailbox.Move(ctx, ss.srv.db.Client, ss.srv.hub, idsOf(left), mb.ID)
+			return err
+		})
 		if err != nil {
 			return ss.mailboxError(err)
 		}
