@@ -395,7 +395,7 @@ func TestMailboxes_SelectExamine(t *testing.T) {
 	e := start(t, nil)
 	e.deliverN(e.alice, 3)
 	rc := e.raw(e.alice)
-		u, st := rc.cmd("SELECT INBOX")
+	u, st := rc.cmd("SELECT INBOX")
 	joined := strings.Join(u, "\n")
 	mb := e.mailbox(e.alice, "INBOX")
 	for _, want := range []string{"* 3 EXISTS", `* FLAGS (\Seen \Answered \Flagged \Deleted \Draft)`,
