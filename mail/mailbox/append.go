@@ -63,7 +63,9 @@ func Append(ctx context.Context, c *ent.Client, st *store.Store, hub *notify.Hub
 		if err != nil {
 			return nil, err
 		}
-		f := FlagSet{}.apply(FlagsReplace, in.Flags)
+		// The receiver of apply is the flags to apply: replacing the
+		// empty set with in.Flags keeps them, keywords deduplicated.
+		f := in.Flags.apply(FlagsReplace, FlagSet{})
 		create := c.Message.Create().
 			SetOrganizationID(mb.OrganizationID).SetAccountID(mb.AccountID).
 			SetMailboxID(mb.ID).SetBlobID(blob.ID).SetUID(uid).SetModseq(mod).
