@@ -85,10 +85,10 @@ var validity struct {
 	last uint32
 }
 
-func nextValidity() uint32 {
+func nextValidity(floor uint32) uint32 {
 	validity.Lock()
 	defer validity.Unlock()
-	v := max(uint32(time.Now().Unix()), validity.last+1)
+	v := max(uint32(time.Now().Unix()), validity.last+1, floor)
 	validity.last = v
 	return v
 }
@@ -142,9 +142,22 @@ func Create(ctx context.Context, c *ent.Client, account pulid.ID, name string,
 
 func createOne(ctx context.Context, c *ent.Client, acc *ent.Account, name string,
 	use entmbox.SpecialUse) (*ent.Mailbox, error) {
+	// Above every UIDVALIDITY the account has: its standard mailboxes
+	// take the time in seconds when it is created, which this process's
+	// counter does not know, so one deleted and created again within that
+	// second would get its old value back (RFC 9051 §2.3.1.1). INBOX is
+	// never deleted, so it keeps the floor above the standard ones.
+	var floor uint32
+	top, err := c.Mailbox.Query().Where(entmbox.AccountID(acc.ID)).
+		Order(ent.Desc(entmbox.FieldUIDValidity)).First(ctx)
+	if err == nil {
+		floor = top.UIDValidity + 1
+	} else if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("mailbox: validity of %s: %w", acc.ID, err)
+	}
 	b := c.Mailbox.Create().
 		SetOrganizationID(acc.OrganizationID).SetAccountID(acc.ID).
-		SetName(name).SetUIDValidity(nextValidity())
+		SetName(name).SetUIDValidity(nextValidity(floor))
 	if use != "" {
 		b.SetSpecialUse(use)
 	}
