@@ -40,12 +40,13 @@ func (ss *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria
 		MaxSeq: sel.uids.Len(), MaxUID: sel.uids.Max(), Saved: sel.searchRes,
 	})
 	var hits []imap.UID
-	for _, m := range rows {
+	raws := &rawLoader{ss: ss, ctx: ctx, rows: rows}
+	for i, m := range rows {
 		seq := sel.uids.Seq(imap.UID(m.UID))
 		if seq == 0 {
 			continue // not announced to the client yet
 		}
-		ok, err := matcher.Match(ss.searchMessage(ctx, seq, m))
+		ok, err := matcher.Match(ss.searchMessage(seq, m, func() ([]byte, error) { return raws.load(i) }))
 		if err != nil {
 			ss.log.Error("search: match", "msg_id", m.ID, "err", err)
 			return nil, ss.serverBug()
@@ -60,16 +61,49 @@ func (ss *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria
 	return ss.searchData(kind, hits), nil
 }
 
-// searchMessage adapts a row to what the matcher reads.
-func (ss *session) searchMessage(ctx context.Context, seq uint32, m *ent.Message) *search.Message {
+// searchBatch is how many stored messages one query reads for the
+// content keys (TEXT, BODY, HEADER…): a query per message cost more than
+// reading the bytes (bench/imapbench, docs/PERFORMANCE.md).
+const searchBatch = 100
+
+// rawLoader reads the stored messages of a SEARCH's rows a batch at a
+// time. The first message the matcher asks for loads it and the next
+// searchBatch-1 rows, so a message that a cheaper criterion rules out may
+// be read for nothing, which costs less than a query of its own would
+// for the ones it keeps; only one batch is held at a time.
+type rawLoader struct {
+	ss    *session
+	ctx   context.Context
+	rows  []*ent.Message
+	start int      // row index of raws[0]
+	raws  [][]byte // the loaded batch
+}
+
+func (l *rawLoader) load(i int) ([]byte, error) {
+	if l.raws == nil || i < l.start || i >= l.start+len(l.raws) {
+		end := min(i+searchBatch, len(l.rows))
+		blobs := make([]*ent.Blob, 0, end-i)
+		for _, m := range l.rows[i:end] {
+			blobs = append(blobs, m.Edges.Blob)
+		}
+		raws, err := l.ss.srv.store.LoadMany(l.ctx, l.ss.srv.db.Client, blobs)
+		if err != nil {
+			return nil, err
+		}
+		l.start, l.raws = i, raws
+	}
+	return l.raws[i-l.start], nil
+}
+
+// searchMessage adapts a row to what the matcher reads; raw loads its
+// stored message.
+func (ss *session) searchMessage(seq uint32, m *ent.Message, raw func() ([]byte, error)) *search.Message {
 	return &search.Message{
 		Seq: seq, UID: imap.UID(m.UID),
 		Seen: m.Seen, Answered: m.Answered, Flagged: m.Flagged, Deleted: m.Deleted, Draft: m.Draft,
 		Keywords: m.Keywords, InternalDate: m.InternalDate, Size: m.Size, SentAt: m.SentAt,
 		ModSeq: uint64(m.Modseq),
-		Raw: func() ([]byte, error) {
-			return ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob)
-		},
+		Raw:    raw,
 	}
 }
 
