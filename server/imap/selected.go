@@ -111,9 +111,11 @@ func (ss *session) Select(name string, options *imap.SelectOptions) (*imap.Selec
 	if sel.readOnly {
 		data.PermanentFlags = nil
 	}
+	// Only the first unseen UID: without the limit the query read every
+	// unseen row, a walk of a whole new mailbox on each SELECT.
 	first, err := ss.srv.db.Client.Message.Query().
 		Where(message.MailboxID(mb.ID), message.Seen(false)).
-		Order(ent.Asc(message.FieldUID)).Select(message.FieldUID).Ints(ctx)
+		Order(ent.Asc(message.FieldUID)).Limit(1).Select(message.FieldUID).Ints(ctx)
 	if err == nil && len(first) > 0 {
 		data.FirstUnseenSeqNum = sel.uids.Seq(imap.UID(first[0]))
 	}
