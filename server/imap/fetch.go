@@ -152,8 +152,13 @@ func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq 
 			return ss.serverBug()
 		}
 	}
-	if o.BodyStructure != nil || needRaw {
+	// The decoded structure and envelope come from the shared cache when
+	// another FETCH has decoded them (partcache.go).
+	cached := ss.srv.parts.get(m.BlobID)
+	cost := 4*(len(m.Envelope)+len(m.BodyStructure)) + 512
+	if root = cached.root; root == nil && (o.BodyStructure != nil || needRaw) {
 		root = ss.structure(m, raw)
+		ss.srv.parts.put(m.BlobID, cost, cachedParts{root: root})
 	}
 
 	rw := w.CreateMessage(seq)
@@ -168,10 +173,20 @@ func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq 
 		rw.WriteRFC822Size(m.Size)
 	}
 	if o.Envelope {
-		rw.WriteEnvelope(ss.envelope(m, raw))
+		env := cached.env
+		if env == nil {
+			env = ss.envelope(m, raw)
+			ss.srv.parts.put(m.BlobID, cost, cachedParts{env: env})
+		}
+		rw.WriteEnvelope(env)
 	}
 	if o.BodyStructure != nil {
-		rw.WriteBodyStructure(render.BodyStructure(root, true))
+		bs := cached.bs
+		if bs == nil {
+			bs = render.BodyStructure(root, true)
+			ss.srv.parts.put(m.BlobID, cost, cachedParts{bs: bs})
+		}
+		rw.WriteBodyStructure(bs)
 	}
 	if err := ss.writeSections(rw, raw, root, o); err != nil {
 		return err

@@ -96,6 +96,7 @@ type Server struct {
 	imap      *imapserver.Server
 	log       *slog.Logger
 	failures  *throttle
+	parts     *partCache // decoded envelopes and structures, for FETCH
 	nextID    atomic.Uint64
 	idPrefix  string
 
@@ -115,6 +116,7 @@ func New(o Options, d *db.DB, st *store.Store, hub *notify.Hub) *Server {
 		passwords: &access.Passwords{Client: d.Client},
 		log:       o.Log.With("component", "imap"),
 		failures:  newThrottle(o.MaxLoginFailures, o.LoginFailureWindow),
+		parts:     newPartCache(partCacheBytes),
 		idPrefix:  fmt.Sprintf("%x", time.Now().Unix()&0xffffff),
 		sessions:  map[pulid.ID]int{},
 	}
