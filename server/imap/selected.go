@@ -170,6 +170,8 @@ func (ss *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 // Idle implements imapserver.Session: it reports changes as they happen,
 // woken by the hub, until the client says DONE.
 func (ss *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	ss.idling.Lock()
+	defer ss.idling.Unlock()
 	if ss.sel == nil {
 		<-stop
 		return nil

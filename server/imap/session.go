@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -28,6 +29,8 @@ const loginDelay = time.Second
 // session is one IMAP connection. go-imap calls its methods from the
 // connection's goroutine, except Idle, which runs on a second goroutine
 // while the first waits for DONE; the two never run a command at once.
+// But when the connection breaks during IDLE, go-imap closes the session
+// without waiting for Idle to return, hence idling.
 type session struct {
 	srv    *Server
 	conn   *imapserver.Conn
@@ -41,6 +44,10 @@ type session struct {
 
 	// The selected mailbox, or nil.
 	sel *selected
+
+	// idling is held by Idle while it runs, and by Close, so that Close
+	// does not take the selected mailbox away under a running Idle.
+	idling sync.Mutex
 }
 
 // newSession is called by go-imap for each connection, before the
@@ -71,6 +78,10 @@ func (ss *session) ctx() (context.Context, context.CancelFunc) {
 
 // Close implements imapserver.Session.
 func (ss *session) Close() error {
+	// go-imap has closed Idle's stop channel already, so this waits at
+	// most for the sync Idle is in.
+	ss.idling.Lock()
+	defer ss.idling.Unlock()
 	if ss.sel != nil {
 		ss.sel.close()
 		ss.sel = nil
