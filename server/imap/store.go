@@ -281,6 +281,12 @@ func (ss *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error)
 	if err != nil {
 		return nil, err
 	}
+	if len(data.SourceUIDs) == 0 {
+		// Nothing copied (no such UID, or expunged meanwhile): no COPYUID
+		// (RFC 4315 §3), which go-imap could not encode anyway; it broke
+		// the tagged line off mid-response.
+		return nil, nil
+	}
 	return data, nil
 }
 
@@ -313,6 +319,9 @@ func (ss *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest strin
 		})
 		if err != nil {
 			return ss.mailboxError(err)
+		}
+		if len(moved) == 0 {
+			return nil // all expunged meanwhile: no COPYUID, as in Copy
 		}
 		data := &imap.CopyData{UIDValidity: mb.UIDValidity}
 		for i, m := range moved { // in the order of ts, so source UIDs pair up
