@@ -56,6 +56,7 @@ func TestAuth_CapabilitiesAfterLogin(t *testing.T) {
 // TestAuth_Login covers LOGIN and AUTHENTICATE PLAIN (with SASL-IR and
 // without), right and wrong.
 func TestAuth_Login(t *testing.T) {
+	t.Parallel() // the failures sleep a second each
 	e := start(t, nil)
 	plain := func(user, pass string) string {
 		return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
@@ -200,6 +201,7 @@ func dialFrom(t testing.TB, local, addr string) *rawConn {
 // address: then that address may not log in as anyone, and nobody may
 // log in as alice from anywhere, even with her password.
 func TestAuth_Throttle(t *testing.T) {
+	t.Parallel() // the failures sleep a second each
 	e := start(t, func(o *imapsrv.Options) { o.MaxLoginFailures = 2 })
 	bob := e.account("bob")
 	rc := dialFrom(t, "127.0.0.1", e.addr)
