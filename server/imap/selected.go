@@ -191,6 +191,10 @@ func (ss *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error 
 		if err != nil {
 			return err
 		}
+		// No Read follows these updates to send them (coalesce.go).
+		if err := flushConn(ss.conn.NetConn()); err != nil {
+			return err
+		}
 	}
 }
 

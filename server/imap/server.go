@@ -146,7 +146,7 @@ func capabilities() imap.CapSet {
 // Serve accepts IMAP connections on l (with STARTTLS when Options.TLS is
 // set) until Close.
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(s.limit(l))
+	return s.serve(coalescingListener{s.limit(l)})
 }
 
 // ServeTLS accepts connections on l that start with TLS (port 993 style,
@@ -155,7 +155,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("imap: ServeTLS without a TLS configuration")
 	}
-	return s.serve(tls.NewListener(s.limit(l), s.opts.TLS))
+	return s.serve(tls.NewListener(coalescingListener{s.limit(l)}, s.opts.TLS))
 }
 
 func (s *Server) serve(l net.Listener) error {
