@@ -16,7 +16,7 @@ import (
 // elements only copy values out of structs already loaded; the goroutines
 // then cost more than the work they share (their stack growth alone was
 // 5% of the CPU of a page of messages, docs/PERFORMANCE.md), and the
-// elements are marshalled in order. Either way each element gets its own field context, so error
+// elements are marshaled in order. Either way each element gets its own field context, so error
 // paths carry its index, and a panic turns only that element into null.
 func marshalSlice(ctx context.Context, sel ast.SelectionSet, n int, workerLimit int64,
 	omitPanicHandler bool, marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {

@@ -58,7 +58,7 @@ func parseMessage(b []byte) (mail, error) {
 	}
 	date, err := time.Parse(time.ANSIC, from[len("From ")+len(addr)+1:])
 	if err != nil {
-		return mail{}, fmt.Errorf("From line %q: %w", from, err)
+		return mail{}, fmt.Errorf("date in From line %q: %w", from, err)
 	}
 	body := b[nl+1:]
 	raw := make([]byte, 0, len(body)+bytes.Count(body, []byte("\n")))

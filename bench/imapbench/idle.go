@@ -55,16 +55,16 @@ func openIdler(addr, user, pass string, from net.IP) (*idler, error) {
 	}
 	c := imapclient.New(conn, nil)
 	if err := c.Login(user, pass).Wait(); err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, err
 	}
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, err
 	}
 	idle, err := c.Idle()
 	if err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, err
 	}
 	return &idler{c: c, idle: idle}, nil

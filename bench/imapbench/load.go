@@ -16,7 +16,7 @@ func dial(addr, user, pass string) (*imapclient.Client, error) {
 		return nil, err
 	}
 	if err := c.Login(user, pass).Wait(); err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, fmt.Errorf("login %s on %s: %w", user, addr, err)
 	}
 	return c, nil
@@ -29,7 +29,7 @@ func appendAll(addr, user, pass string, msgs []mail) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
 	if err != nil {
 		return 0, err
@@ -68,7 +68,7 @@ func summaries(addr, user, pass string) (map[imap.UID]summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		return nil, err
 	}

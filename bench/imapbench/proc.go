@@ -103,7 +103,7 @@ func treeMemory(pid int) memory {
 				m.pss += n
 			}
 		}
-		f.Close()
+		_ = f.Close() // read only: nothing to lose
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -39,16 +40,16 @@ func dialRaw(addr, user, pass, mailbox string) (*rawConn, error) {
 		return nil, err
 	}
 	if _, err := rc.line(); err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, fmt.Errorf("greeting: %w", err)
 	}
 	if _, err := rc.do(fmt.Sprintf("LOGIN %q %q", user, pass)); err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, err
 	}
 	if mailbox != "" {
 		if _, err := rc.do("SELECT " + mailbox); err != nil {
-			c.Close()
+			_ = c.Close()
 			return nil, err
 		}
 	}
@@ -92,7 +93,7 @@ func (rc *rawConn) line() ([]byte, error) {
 	var out []byte
 	for {
 		l, err := rc.r.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			out = append(out, l...)
 			continue
 		}

@@ -31,7 +31,7 @@ func checkDatabase(t *testing.T, path string, rcpts []string, ledger []*sentMsg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	checkIntegrity(t, db)
 
 	byID := make(map[string]*sentMsg, len(ledger))
@@ -84,11 +84,30 @@ func checkDatabase(t *testing.T, path string, rcpts []string, ledger []*sentMsg)
 // every foreign key satisfied.
 func checkIntegrity(t *testing.T, db *sql.DB) {
 	t.Helper()
-	var res []string
+	if res := integrityCheck(t, db); !slices.Equal(res, []string{"ok"}) {
+		t.Fatalf("integrity_check: %q", res)
+	}
+
+	var violations int
+	err := db.QueryRow("SELECT COUNT(*) FROM pragma_foreign_key_check").Scan(&violations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if violations != 0 {
+		t.Errorf("foreign_key_check: %d violations", violations)
+	}
+}
+
+// integrityCheck returns the lines of SQLite's PRAGMA integrity_check:
+// just "ok" for an intact file.
+func integrityCheck(t *testing.T, db *sql.DB) []string {
+	t.Helper()
 	rows, err := db.Query("PRAGMA integrity_check")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
+	var res []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
@@ -99,19 +118,7 @@ func checkIntegrity(t *testing.T, db *sql.DB) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	rows.Close()
-	if !slices.Equal(res, []string{"ok"}) {
-		t.Fatalf("integrity_check: %q", res)
-	}
-
-	var violations int
-	err = db.QueryRow("SELECT COUNT(*) FROM pragma_foreign_key_check").Scan(&violations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if violations != 0 {
-		t.Errorf("foreign_key_check: %d violations", violations)
-	}
+	return res
 }
 
 // checkAccount checks the messages of the account email: all in its

@@ -217,7 +217,7 @@ func sendOne(t *testing.T, addr string, round int, rcpts []string) *sentMsg {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	c, err := smtp.NewClient(conn, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ func (lc *loadClient) run(stop <-chan struct{}) {
 // session sends messages on conn and reports whether the connection
 // ended normally.
 func (lc *loadClient) session(conn net.Conn, stop <-chan struct{}) bool {
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	c, err := smtp.NewClient(conn, "127.0.0.1")
 	if err != nil {

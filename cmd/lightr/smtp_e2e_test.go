@@ -256,7 +256,8 @@ func checkDelivered(t *testing.T, httpAddr, token string) {
 			t.Errorf("message %d: Authentication-Results %q", i, n.AuthResults)
 		}
 	}
-	if n := edges[0].Node; n.FromAddress != "bob@sender.test" || n.Preview != "Hello Alice, this came over plain SMTP." {
+	const wantPreview = "Hello Alice, this came over plain SMTP."
+	if n := edges[0].Node; n.FromAddress != "bob@sender.test" || n.Preview != wantPreview {
 		t.Errorf("first message: from %q, preview %q", n.FromAddress, n.Preview)
 	}
 }

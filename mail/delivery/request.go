@@ -11,7 +11,7 @@ import (
 	"github.com/lightr-mail/lightr/mail/message"
 )
 
-// States of a request; the committer and a cancelled caller race to move
+// States of a request; the committer and a canceled caller race to move
 // it out of stateQueued, and only one wins.
 const (
 	stateQueued int32 = iota

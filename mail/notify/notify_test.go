@@ -142,7 +142,7 @@ func TestHub_Concurrent(t *testing.T) {
 	pubs.Wait()
 
 	// The hub starts no goroutines of its own. Those of the test may
-	// take a moment to exit after signalling the WaitGroup.
+	// take a moment to exit after signaling the WaitGroup.
 	deadline := time.Now().Add(2 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

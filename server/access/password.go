@@ -68,7 +68,7 @@ func (p *Passwords) Check(ctx context.Context, email, password string) (*ent.Acc
 	})
 	local, dom, err := directory.SplitAddress(email)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrBadCredentials, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadCredentials, err)
 	}
 	sys := rule.SystemContext(ctx)
 	a, err := p.Client.Account.Query().Where(account.Email(local + "@" + dom)).

@@ -120,7 +120,7 @@ func (s *Store) filesFor(ctx context.Context, name string) (certPath, keyPath st
 	n = named{expires: now.Add(lookupTTL)}
 	var err error
 	if n.certPath, n.keyPath, err = s.query(ctx, name); err != nil {
-		// Not cached: a failed lookup (a cancelled handshake, a busy
+		// Not cached: a failed lookup (a canceled handshake, a busy
 		// database) must not pin the default certificate for a minute.
 		return "", ""
 	}

@@ -289,7 +289,7 @@ func TestStore_FailedLookupNotCached(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if c, _ := certs.FilesFor(f.store, ctx, "acme.test"); c != "" {
-		t.Fatalf("a cancelled lookup found %q", c)
+		t.Fatalf("a canceled lookup found %q", c)
 	}
 	c, k := certs.FilesFor(f.store, context.Background(), "acme.test")
 	if c != acme.cert || k != acme.key {

@@ -80,7 +80,10 @@ func TestAppend_Refusals(t *testing.T) {
 	rc.ok("NOOP")
 
 	// An account quota: the message would not fit.
-	if err := e.db.Client.Account.UpdateOneID(e.alice.ID).SetQuotaBytes(int64(len(msg)) - 1).Exec(adminCtx()); err != nil {
+	err := e.db.Client.Account.UpdateOneID(e.alice.ID).
+		SetQuotaBytes(int64(len(msg)) - 1).
+		Exec(adminCtx())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, st := rc.cmd("APPEND INBOX {%d+}\r\n%s", len(msg), msg); !strings.HasPrefix(st, "NO [OVERQUOTA]") {

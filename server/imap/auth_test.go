@@ -242,7 +242,7 @@ func TestAuth_Limits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	l, _ := bufio.NewReader(c).ReadString('\n')
 	if !strings.HasPrefix(l, "* BYE") {

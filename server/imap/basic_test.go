@@ -48,7 +48,8 @@ func TestIMAP_Basics(t *testing.T) {
 	if len(msgs) != 3 || msgs[1].Envelope.Subject != "two" || msgs[2].UID != 3 {
 		t.Fatalf("FETCH: %d messages", len(msgs))
 	}
-	if h := string(msgs[0].FindBodySection(&imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader})); !strings.Contains(h, "Subject: one\r\n") {
+	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader}
+	if h := string(msgs[0].FindBodySection(header)); !strings.Contains(h, "Subject: one\r\n") {
 		t.Errorf("BODY.PEEK[HEADER]: %q", h)
 	}
 
@@ -79,17 +80,18 @@ func TestIMAP_Basics(t *testing.T) {
 
 	// New mail while idling arrives within a second.
 	ex := make(chan uint32, 4)
-	c2, err := imapclient.DialInsecure(e.addr, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-			if d.NumMessages != nil {
-				ex <- *d.NumMessages
-			}
-		},
-	}})
+	onMailbox := func(d *imapclient.UnilateralDataMailbox) {
+		if d.NumMessages != nil {
+			ex <- *d.NumMessages
+		}
+	}
+	c2, err := imapclient.DialInsecure(e.addr, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: onMailbox},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c2.Close()
+	defer func() { _ = c2.Close() }()
 	if err := c2.Login(e.alice.Email, password).Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,8 @@ func TestFetch_Sections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.section
 			s.Peek = true
-			msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{&s}}).Collect()
+			opts := &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{&s}}
+			msgs, err := c.Fetch(imap.SeqSetNum(1), opts).Collect()
 			if err != nil || len(msgs) != 1 {
 				t.Fatalf("FETCH: %v %v", msgs, err)
 			}
@@ -160,7 +161,8 @@ func TestFetch_BinaryAndStructure(t *testing.T) {
 		t.Fatalf("FETCH: %v %v", msgs, err)
 	}
 	m := msgs[0]
-	if b := m.FindBinarySection(&imap.FetchItemBinarySection{Part: []int{2}}); !bytes.Equal(b, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+	wantBinary := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	if b := m.FindBinarySection(&imap.FetchItemBinarySection{Part: []int{2}}); !bytes.Equal(b, wantBinary) {
 		t.Errorf("BINARY[2]: %v", b)
 	}
 	if n, ok := m.FindBinarySectionSize([]int{2}); !ok || n != 10 {

@@ -129,15 +129,6 @@ func (rc *rawConn) ok(format string, args ...any) []string {
 	return u
 }
 
-// expectNothing fails the test when the server sends anything within d.
-func (rc *rawConn) expectNothing(d time.Duration) {
-	rc.t.Helper()
-	_ = rc.c.SetReadDeadline(time.Now().Add(d))
-	if l, err := rc.r.ReadString('\n'); err == nil {
-		rc.t.Fatalf("unexpected %q", l)
-	}
-}
-
 // testTLS returns a server configuration with a self-signed certificate
 // for imap.example.test, and a client configuration that trusts it.
 func testTLS(t testing.TB, e *env) (*tls.Config, *tls.Config) {

@@ -175,8 +175,13 @@ func listEntries(mbs []*ent.Mailbox) []*listEntry {
 		byName[mb.Name] = &listEntry{name: mb.Name, mbox: mb, subscribed: mb.Subscribed}
 	}
 	for _, mb := range mbs {
+		// Walk up the levels above mb: "a/b/c" gives "a/b", then "a".
 		name := mb.Name
-		for i := strings.LastIndexByte(name, mailbox.Delimiter); i > 0; i = strings.LastIndexByte(name, mailbox.Delimiter) {
+		for {
+			i := strings.LastIndexByte(name, mailbox.Delimiter)
+			if i <= 0 {
+				break
+			}
 			name = name[:i]
 			p := byName[name]
 			if p == nil {
@@ -199,7 +204,9 @@ func listEntries(mbs []*ent.Mailbox) []*listEntry {
 
 // selected reports whether e passes the LIST selection options.
 func (e *listEntry) selected(o *imap.ListOptions) bool {
-	if o.SelectSubscribed && !e.subscribed && !(o.SelectRecursiveMatch && e.subChild) {
+	// With RECURSIVEMATCH, a subscribed child also selects its parent.
+	subscribedMatch := e.subscribed || (o.SelectRecursiveMatch && e.subChild)
+	if o.SelectSubscribed && !subscribedMatch {
 		return false
 	}
 	if o.SelectSpecialUse && (e.mbox == nil || e.mbox.SpecialUse == nil) {
@@ -276,7 +283,9 @@ func (ss *session) status(ctx context.Context, mb *ent.Mailbox, o *imap.StatusOp
 		limit := ss.AppendLimit()
 		data.AppendLimit = &limit
 	}
-	if !(o.NumMessages || o.NumUnseen || o.NumDeleted || o.Size || o.NumRecent || o.DeletedStorage) {
+	// The other items need the mailbox's messages counted.
+	counted := o.NumMessages || o.NumUnseen || o.NumDeleted || o.Size || o.NumRecent || o.DeletedStorage
+	if !counted {
 		return data, nil
 	}
 	var rows []struct {

@@ -23,7 +23,9 @@ func names(ls []*imap.ListData) []string {
 }
 
 func hasAttr(l *imap.ListData, a imap.MailboxAttr) bool {
-	return slices.ContainsFunc(l.Attrs, func(x imap.MailboxAttr) bool { return strings.EqualFold(string(x), string(a)) })
+	return slices.ContainsFunc(l.Attrs, func(x imap.MailboxAttr) bool {
+		return strings.EqualFold(string(x), string(a))
+	})
 }
 
 func byName(ls []*imap.ListData, name string) *imap.ListData {
@@ -81,7 +83,8 @@ func TestMailboxes_ListPatterns(t *testing.T) {
 
 	// The empty pattern asks for the delimiter.
 	ls, err := c.List("", "", nil).Collect()
-	if err != nil || len(ls) != 1 || ls[0].Delim != '/' || ls[0].Mailbox != "" || !hasAttr(ls[0], imap.MailboxAttrNoSelect) {
+	if err != nil || len(ls) != 1 || ls[0].Delim != '/' || ls[0].Mailbox != "" ||
+		!hasAttr(ls[0], imap.MailboxAttrNoSelect) {
 		t.Errorf(`LIST "" "": %+v %v`, ls, err)
 	}
 
@@ -209,7 +212,8 @@ func TestMailboxes_Create(t *testing.T) {
 	}
 
 	// CREATE-SPECIAL-USE.
-	if err := c.Create("Everything", &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{imap.MailboxAttrAll}}).Wait(); err != nil {
+	allMail := &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{imap.MailboxAttrAll}}
+	if err := c.Create("Everything", allMail).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	ls, _ := c.List("", "Everything", nil).Collect()
@@ -372,7 +376,8 @@ func TestMailboxes_Status(t *testing.T) {
 		t.Errorf("STATUS: %s, want 3 messages, UIDNEXT 4, 2 unseen, 1 deleted, size %d",
 			statusString(st), size)
 	}
-	if _, err := c.Status("Nope", &imap.StatusOptions{NumMessages: true}).Wait(); imapCode(err) != imap.ResponseCodeNonExistent {
+	_, err = c.Status("Nope", &imap.StatusOptions{NumMessages: true}).Wait()
+	if imapCode(err) != imap.ResponseCodeNonExistent {
 		t.Errorf("STATUS missing: %v", err)
 	}
 

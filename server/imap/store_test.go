@@ -33,10 +33,7 @@ func TestStore_Operations(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.cmd, u, tt.want)
 		}
 		m := e.message(e.alice, "INBOX", 1)
-		var got []string
-		for _, f := range flagsOfRow(m.Seen, m.Answered, m.Flagged, m.Deleted, m.Draft) {
-			got = append(got, f)
-		}
+		got := flagsOfRow(m.Seen, m.Answered, m.Flagged, m.Deleted, m.Draft)
 		got = append(got, m.Keywords...)
 		if strings.Join(got, " ") != tt.seq1 {
 			t.Errorf("%s: stored %q, want %q", tt.cmd, got, tt.seq1)

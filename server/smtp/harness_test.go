@@ -187,7 +187,10 @@ func (c *conn) startTLS() {
 	c.t.Helper()
 	c.send("STARTTLS\r\n")
 	c.expect("220 ")
-	tc := tls.Client(c.c, &tls.Config{ServerName: "mx.example.test", InsecureSkipVerify: true}) //nolint:gosec // self-signed test certificate
+	tc := tls.Client(c.c, &tls.Config{
+		ServerName:         "mx.example.test",
+		InsecureSkipVerify: true, //nolint:gosec // self-signed test certificate
+	})
 	if err := tc.Handshake(); err != nil {
 		c.t.Fatal(err)
 	}

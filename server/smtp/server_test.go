@@ -45,7 +45,8 @@ func (e *env) deliver(from, to, body string) string {
 
 func TestSMTP_DeliversToAccount(t *testing.T) {
 	e := start(t, nil, nil)
-	if r := e.deliver("bob@sender.example", "alice@example.test", testMessage("Hi there")); !strings.HasPrefix(r, "250 2.0.0") {
+	r := e.deliver("bob@sender.example", "alice@example.test", testMessage("Hi there"))
+	if !strings.HasPrefix(r, "250 2.0.0") {
 		t.Fatalf("DATA reply %q", r)
 	}
 	ms := e.messages(e.alice)
@@ -53,7 +54,8 @@ func TestSMTP_DeliversToAccount(t *testing.T) {
 		t.Fatalf("%d messages stored, want 1", len(ms))
 	}
 	m := ms[0]
-	if m.Subject != "Hi there" || m.FromAddress != "bob@sender.example" || m.Edges.Mailbox.Name != "INBOX" || m.UID != 1 {
+	if m.Subject != "Hi there" || m.FromAddress != "bob@sender.example" ||
+		m.Edges.Mailbox.Name != "INBOX" || m.UID != 1 {
 		t.Errorf("stored %q from %q in %q uid %d", m.Subject, m.FromAddress, m.Edges.Mailbox.Name, m.UID)
 	}
 	raw := e.raw(m)
@@ -108,7 +110,8 @@ func TestSMTP_RecipientPolicy(t *testing.T) {
 // TestSMTP_LoopbackIsNotTrusted: a client on 127.0.0.1 cannot relay.
 func TestSMTP_LoopbackIsNotTrusted(t *testing.T) {
 	e := start(t, nil, nil)
-	if r := e.deliver("alice@example.test", "carol@remote.example", testMessage("relay")); !strings.HasPrefix(r, "554 5.7.1") {
+	r := e.deliver("alice@example.test", "carol@remote.example", testMessage("relay"))
+	if !strings.HasPrefix(r, "554 5.7.1") {
 		t.Fatalf("relay attempt got %q", r)
 	}
 }
@@ -318,7 +321,8 @@ func TestSMTP_ConcurrentSessions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := e.deliver("x@sender.example", "alice@example.test", testMessage(fmt.Sprint("m", i))); !strings.HasPrefix(r, "250 ") {
+			r := e.deliver("x@sender.example", "alice@example.test", testMessage(fmt.Sprint("m", i)))
+			if !strings.HasPrefix(r, "250 ") {
 				errs <- r
 			}
 		}()

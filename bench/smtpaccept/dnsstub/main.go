@@ -2,7 +2,7 @@
 // (bench/smtpaccept/run.sh). Lightr verifies SPF, DKIM and DMARC on every
 // message, and the benchmark must neither leave the machine nor wait for a
 // timeout, so Lightr's dns.resolver points here: a UDP and TCP server on
-// loopback that publishes an SPF record authorising 127.0.0.0/8 and a
+// loopback that publishes an SPF record authorizing 127.0.0.0/8 and a
 // DMARC record (p=none) for the sender's domain, and answers NXDOMAIN,
 // with an SOA, for every other name.
 //

@@ -21,7 +21,7 @@ func benchRaw(i int) string {
 		"From: =?UTF-8?Q?Sender_N=C2=BA%d?= <sender%d@example.net>\nTo: user@lightr.test\n"+
 		"Subject: Weekly digest %d\nDate: Mon, 3 Mar 2025 08:00:00 +0000\n"+
 		"Message-ID: <%d@example.net>\nMIME-Version: 1.0\n", i, i, i%250, i, i, i, i)
-	line := "The garden centre reopens next week with new seedlings and tools. "
+	line := "The garden market reopens next week with new seedlings and tools. "
 	para := strings.Repeat(line, 6) + "\n"
 	switch i % 3 {
 	case 0:

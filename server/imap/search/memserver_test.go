@@ -47,7 +47,7 @@ func startReference(t *testing.T) *reference {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	if err := c.Login("u", "p").Wait(); err != nil {
 		t.Fatal(err)
 	}
