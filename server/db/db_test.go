@@ -37,3 +37,16 @@ func TestOpen_Smoke(t *testing.T) {
 		t.Fatalf("version %d, %v", v, err)
 	}
 }
+
+// TestOpen_ReadersMapTheFile checks that the SQLite build maps the file
+// for readers: mmap_size reads back as 0 when mapping is compiled out.
+func TestOpen_ReadersMapTheFile(t *testing.T) {
+	d := openTest(t)
+	var n int64
+	if err := d.Driver.Reader().QueryRowContext(context.Background(), "PRAGMA mmap_size").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 256<<20 {
+		t.Fatalf("readers' mmap_size = %d, want %d", n, 256<<20)
+	}
+}
