@@ -214,7 +214,8 @@ func (ss *session) sync(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 	if err != nil {
 		return fmt.Errorf("imap: sync %s: %w", sel.mbox.ID, err)
 	}
-	if mb.HighestModseq == sel.modseq && !(sel.pending && allowExpunge) {
+	reportable := sel.pending && allowExpunge // postponed expunges can go out now
+	if mb.HighestModseq == sel.modseq && !reportable {
 		return nil
 	}
 	changed, err := c.Message.Query().
