@@ -106,8 +106,16 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	o *imap.FetchOptions) ([]*ent.Message, error) {
 	cols := []string{message.FieldID, message.FieldUID, message.FieldSeen, message.FieldAnswered,
 		message.FieldFlagged, message.FieldDeleted, message.FieldDraft, message.FieldKeywords,
-		message.FieldInternalDate, message.FieldSize, message.FieldBlobID}
+		message.FieldBlobID}
 	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	// Parsing the stored time was a tenth of a FETCH that does not ask
+	// for it.
+	if o.InternalDate {
+		cols = append(cols, message.FieldInternalDate)
+	}
+	if o.RFC822Size {
+		cols = append(cols, message.FieldSize)
+	}
 	if o.Envelope {
 		cols = append(cols, message.FieldEnvelope)
 	}
