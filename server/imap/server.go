@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -46,7 +45,7 @@ type Options struct {
 	MaxLoginFailures   int
 	LoginFailureWindow time.Duration
 	// Trusted lists networks exempt from the per-IP limits.
-	Trusted []netip.Prefix
+	Trusted netlimit.Networks
 	// Parse bounds the parsing work spent on one appended message.
 	Parse message.Limits
 	// Log receives one line per connection and per login.
@@ -77,15 +76,6 @@ func (o *Options) setDefaults() {
 	}
 }
 
-func (o *Options) isTrusted(ip netip.Addr) bool {
-	for _, p := range o.Trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // Server is the IMAP server.
 type Server struct {
 	opts      Options
@@ -97,8 +87,7 @@ type Server struct {
 	log       *slog.Logger
 	failures  *throttle
 	parts     *partCache // decoded envelopes and structures, for FETCH
-	nextID    atomic.Uint64
-	idPrefix  string
+	ids       *netlimit.IDs
 
 	mu       sync.Mutex
 	sessions map[pulid.ID]int // logged-in sessions per account
@@ -117,7 +106,7 @@ func New(o Options, d *db.DB, st *store.Store, hub *notify.Hub) *Server {
 		log:       o.Log.With("component", "imap"),
 		failures:  newThrottle(o.MaxLoginFailures, o.LoginFailureWindow),
 		parts:     newPartCache(partCacheBytes),
-		idPrefix:  fmt.Sprintf("%x", time.Now().Unix()&0xffffff),
+		ids:       netlimit.NewIDs(),
 		sessions:  map[pulid.ID]int{},
 	}
 	s.imap = imapserver.New(&imapserver.Options{
@@ -172,7 +161,7 @@ func (s *Server) limit(l net.Listener) net.Listener {
 	return netlimit.New(l, netlimit.Options{
 		Max:     s.opts.MaxConnections,
 		PerIP:   s.opts.MaxConnectionsPerIP,
-		Trusted: s.opts.isTrusted,
+		Trusted: s.opts.Trusted.Contains,
 		MaxIdle: s.opts.IdleTimeout,
 		Refuse: func(c net.Conn, reason string) {
 			_, _ = c.Write([]byte("* BYE [UNAVAILABLE] " + reason + "\r\n"))

@@ -3,7 +3,6 @@ package imap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -54,7 +53,7 @@ type session struct {
 // greeting.
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 	ip := netlimit.RemoteIP(c.NetConn())
-	id := fmt.Sprintf("%s%06x", s.idPrefix, s.nextID.Add(1))
+	id := s.ids.Next()
 	ss := &session{
 		srv:    s,
 		conn:   c,
@@ -99,7 +98,7 @@ func (ss *session) Close() error {
 // the password.
 func (ss *session) Login(username, password string) error {
 	ipKey, userKey := "ip:"+ss.remote.String(), "user:"+normalizeUser(username)
-	if !ss.srv.opts.isTrusted(ss.remote) && ss.srv.failures.blocked(ipKey) ||
+	if !ss.srv.opts.Trusted.Contains(ss.remote) && ss.srv.failures.blocked(ipKey) ||
 		ss.srv.failures.blocked(userKey) {
 		ss.log.Warn("login refused: too many failures", "user", truncate(username, 100))
 		time.Sleep(loginDelay)

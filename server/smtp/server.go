@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -43,7 +42,7 @@ type Options struct {
 	MaxErrors int
 	// Trusted lists networks whose clients are not limited per address
 	// and not rejected for DMARC.
-	Trusted []netip.Prefix
+	Trusted netlimit.Networks
 	// Parse bounds the parsing work spent on one message.
 	Parse message.Limits
 	// Log receives one line per connection and per message.
@@ -78,15 +77,6 @@ func (o *Options) setDefaults() {
 	}
 }
 
-func (o *Options) isTrusted(ip netip.Addr) bool {
-	for _, p := range o.Trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // Server is the inbound SMTP server.
 type Server struct {
 	opts      Options
@@ -95,8 +85,7 @@ type Server struct {
 	verifier  *verify.Verifier
 	smtp      *gosmtp.Server
 	log       *slog.Logger
-	nextID    atomic.Uint64
-	idPrefix  string
+	ids       *netlimit.IDs
 }
 
 // New returns a Server that looks recipients up through client, verifies
@@ -109,7 +98,7 @@ func New(o Options, client *ent.Client, d *delivery.Deliverer, v *verify.Verifie
 		deliverer: d,
 		verifier:  v,
 		log:       o.Log.With("component", "smtp"),
-		idPrefix:  fmt.Sprintf("%x", time.Now().Unix()&0xffffff),
+		ids:       netlimit.NewIDs(),
 	}
 	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
 	gs.Domain = o.Hostname
@@ -130,7 +119,7 @@ func (s *Server) Serve(l net.Listener) error {
 	ll := netlimit.New(l, netlimit.Options{
 		Max:     s.opts.MaxConnections,
 		PerIP:   s.opts.MaxConnectionsPerIP,
-		Trusted: s.opts.isTrusted,
+		Trusted: s.opts.Trusted.Contains,
 		// RFC 5321 §3.8: a server that cannot take the session says 421.
 		Refuse: func(c net.Conn, reason string) {
 			_, _ = c.Write([]byte("421 4.7.0 " + s.opts.Hostname + " " + reason + "\r\n"))

@@ -43,13 +43,13 @@ type session struct {
 // newSession is called by go-smtp after EHLO/HELO.
 func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	ip := netlimit.RemoteIP(c.Conn())
-	id := fmt.Sprintf("%s%06x", s.idPrefix, s.nextID.Add(1))
+	id := s.ids.Next()
 	ss := &session{
 		srv:     s,
 		conn:    c,
 		id:      id,
 		remote:  ip,
-		trusted: s.opts.isTrusted(ip),
+		trusted: s.opts.Trusted.Contains(ip),
 		log:     s.log.With("conn_id", id, "remote_ip", ip.String()),
 		started: time.Now(),
 	}
