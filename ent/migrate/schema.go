@@ -476,6 +476,11 @@ var (
 				Columns: []*schema.Column{MessagesColumns[30], MessagesColumns[4]},
 			},
 			{
+				Name:    "message_mailbox_id_uid_account_id_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[30], MessagesColumns[4], MessagesColumns[3], MessagesColumns[31]},
+			},
+			{
 				Name:    "message_account_id_internal_date",
 				Unique:  false,
 				Columns: []*schema.Column{MessagesColumns[3], MessagesColumns[12]},

@@ -113,6 +113,10 @@ func (Message) Edges() []ent.Edge {
 func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("mailbox_id", "uid").Unique(),
+		// The same with the privacy rules' columns, so that a mailbox's
+		// UIDs (IMAP SELECT) come from the index alone, without a visit
+		// to every row.
+		index.Fields("mailbox_id", "uid", "account_id", "organization_id"),
 		index.Fields("account_id", "internal_date"),
 		// A tenant's newest messages, the API's default listing.
 		index.Fields("organization_id", "internal_date"),
