@@ -9,6 +9,11 @@ import (
 // coalesceBytes is how much a coalescingConn holds before it writes.
 const coalesceBytes = 32 << 10
 
+// coalesceBufs are the buffers of connections that hold bytes. A
+// connection gives its buffer back whenever it waits for the client, so
+// that an idle connection holds none.
+var coalesceBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceBytes); return &b }}
+
 // coalescingListener wraps every accepted connection in a coalescingConn.
 type coalescingListener struct {
 	net.Listener
@@ -72,7 +77,7 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 	}
 	if len(c.buf) == 0 {
 		if c.buf == nil {
-			c.buf = make([]byte, 0, coalesceBytes)
+			c.buf = (*coalesceBufs.Get().(*[]byte))[:0]
 		}
 		c.held = c.deadline
 	} else if !c.deadline.IsZero() && (c.held.IsZero() || c.deadline.Before(c.held)) {
@@ -82,11 +87,17 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush writes the held bytes.
+// Flush writes the held bytes and gives the buffer back.
 func (c *coalescingConn) Flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.flushLocked()
+	err := c.flushLocked()
+	if c.buf != nil {
+		b := c.buf[:0]
+		coalesceBufs.Put(&b)
+		c.buf = nil
+	}
+	return err
 }
 
 func (c *coalescingConn) flushLocked() error {
@@ -134,9 +145,7 @@ func (c *coalescingConn) SetDeadline(t time.Time) error {
 
 // Close implements net.Conn: it flushes what is held (a BYE, say) first.
 func (c *coalescingConn) Close() error {
-	c.mu.Lock()
-	_ = c.flushLocked()
-	c.mu.Unlock()
+	_ = c.Flush()
 	return c.Conn.Close()
 }
 
