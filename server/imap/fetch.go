@@ -116,12 +116,9 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	if o.RFC822Size {
 		cols = append(cols, message.FieldSize)
 	}
-	if o.Envelope {
-		cols = append(cols, message.FieldEnvelope)
-	}
-	if o.BodyStructure != nil || needRaw {
-		cols = append(cols, message.FieldBodyStructure)
-	}
+	// The envelope and structure columns are the bulk of a row, and the
+	// shared cache usually holds them decoded: fillParts reads them only
+	// for the rows it lacks.
 	q := ss.srv.db.Client.Message.Query().
 		Where(message.MailboxID(ss.sel.mbox.ID),
 			message.UIDGTE(uint32(uids[0])), message.UIDLTE(uint32(uids[len(uids)-1]))).
@@ -144,7 +141,43 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 			out = append(out, m)
 		}
 	}
+	if err := ss.fillParts(ctx, out, o); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// fillParts reads the envelope and body structure columns of the rows
+// whose decoded forms the shared cache does not hold, in one query.
+func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.FetchOptions) error {
+	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	var ids []pulid.ID
+	for _, m := range rows {
+		c := ss.srv.parts.get(m.BlobID)
+		missEnv := o.Envelope && c.env == nil
+		missRoot := c.root == nil && (needRaw || o.BodyStructure != nil && c.bs == nil)
+		if missEnv || missRoot {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	parts, err := ss.srv.db.Client.Message.Query().Where(message.IDIn(ids...)).
+		Select(message.FieldID, message.FieldEnvelope, message.FieldBodyStructure).All(ctx)
+	if err != nil {
+		return fmt.Errorf("imap: fetch structures: %w", err)
+	}
+	byID := make(map[pulid.ID]*ent.Message, len(parts))
+	for _, p := range parts {
+		byID[p.ID] = p
+	}
+	for _, m := range rows {
+		if p := byID[m.ID]; p != nil {
+			m.Envelope, m.BodyStructure = p.Envelope, p.BodyStructure
+		}
+	}
+	return nil
 }
 
 // fetchOne writes the FETCH response of one message.
@@ -164,7 +197,7 @@ func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq 
 	// another FETCH has decoded them (partcache.go).
 	cached := ss.srv.parts.get(m.BlobID)
 	cost := 4*(len(m.Envelope)+len(m.BodyStructure)) + 512
-	if root = cached.root; root == nil && (o.BodyStructure != nil || needRaw) {
+	if root = cached.root; root == nil && (needRaw || o.BodyStructure != nil && cached.bs == nil) {
 		root = ss.structure(m, raw)
 		ss.srv.parts.put(m.BlobID, cost, cachedParts{root: root})
 	}
