@@ -59,15 +59,18 @@ func TestSigningKeys_Selection(t *testing.T) {
 	want("no key")
 	add("s1", dkim.RSA)
 	want("one key", "rsa/s1@a.example")
-	add("s1", dkim.Ed25519)
-	want("both algorithms", "rsa/s1@a.example", "ed25519/s1@a.example")
+	if _, err := directory.AddDKIMKey(admin, d.Client, dom, "s1", dkim.Ed25519, 0); err == nil {
+		t.Error("a second key under selector s1 was accepted")
+	}
+	add("s1-ed", dkim.Ed25519)
+	want("both algorithms", "rsa/s1@a.example", "ed25519/s1-ed@a.example")
 
 	// A rotation to s2 moves the domain's selector; the Ed25519 key stays
 	// in use until it has a successor.
 	s2 := add("s2", dkim.RSA)
-	want("rotated", "rsa/s2@a.example", "ed25519/s1@a.example")
+	want("rotated", "rsa/s2@a.example", "ed25519/s1-ed@a.example")
 	check(t, d.DKIMKey.UpdateOneID(s2.ID).SetActive(false).Exec(admin))
-	want("new key withdrawn", "rsa/s1@a.example", "ed25519/s1@a.example")
+	want("new key withdrawn", "rsa/s1@a.example", "ed25519/s1-ed@a.example")
 
 	// The keys sign.
 	keys, err := directory.SigningKeys(sys, d.Client, "a.example")

@@ -186,15 +186,18 @@ func AddDKIMKey(ctx context.Context, c *ent.Client, d *ent.Domain, selector, alg
 	if !validLabel(strings.ToLower(selector)) {
 		return nil, inputErr("selector", "%q is not a valid DNS label", selector)
 	}
+	// One key per selector, whatever its algorithm: the selector names one
+	// DNS record (RFC 6376 §3.6.2.1), and verifiers handle two records
+	// under one name badly, so an RSA and an Ed25519 key need two.
 	exists, err := c.DKIMKey.Query().Where(
-		dkimkey.DomainID(d.ID), dkimkey.Selector(selector),
-		dkimkey.AlgorithmEQ(dkimkey.Algorithm(algorithm))).Exist(ctx)
+		dkimkey.DomainID(d.ID), dkimkey.Selector(selector)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if exists {
-		return nil, inputErr("selector", "domain %s already has a %s key for selector %q; "+
-			"rotate to a new selector", d.Name, algorithm, selector)
+		return nil, inputErr("selector", "domain %s already has a key for selector %q; "+
+			"use another selector (for a second algorithm too, e.g. %q)", d.Name, selector,
+			selector+"-"+algorithm)
 	}
 	k, err := dkim.Generate(algorithm, bits)
 	if err != nil {
