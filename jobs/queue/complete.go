@@ -1,0 +1,189 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/deliveryattempt"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/mail/outbound"
+)
+
+// Policy is how Complete treats a deferral.
+type Policy struct {
+	// Schedule gives the delays between attempts; nil means
+	// DefaultSchedule.
+	Schedule Schedule
+
+	// MaxAge is how long after it was queued a message is given up;
+	// zero means DefaultMaxAge.
+	MaxAge time.Duration
+
+	// Rand returns a number in [0, 1) for the jitter; nil means
+	// math/rand/v2.Float64. Tests fix it.
+	Rand func() float64
+}
+
+// Failure is a recipient that Complete left bounced or failed, to whose
+// sender a delivery status notification is owed.
+type Failure struct {
+	Recipient Recipient
+	Status    outbound.Status // StatusBounced or StatusFailed
+	Result    outbound.RecipientResult
+
+	// Expired is true when the recipient failed because a deferral came
+	// after MaxAge; Result is then that deferral.
+	Expired bool
+}
+
+// Complete records the outcome of delivering u: results holds one entry
+// per recipient of u, in order, as outbound.Client.Deliver returns them.
+// Each recipient gets its new status and a DeliveryAttempt row, and the
+// lease is cleared. A deferred recipient is due again after p's delay for
+// its attempt count, or fails if its message is older than p.MaxAge. A
+// recipient canceled while the unit was in flight stays canceled.
+//
+// Complete returns the recipients that bounced or failed. When u's lease
+// was lost it changes nothing and returns ErrLeaseLost.
+func Complete(
+	ctx context.Context,
+	c *ent.Client,
+	u *Unit,
+	results []outbound.RecipientResult,
+	now time.Time,
+	p Policy,
+) ([]Failure, error) {
+	if len(results) != len(u.Recipients) {
+		return nil, fmt.Errorf("queue: complete %s/%s: %d results for %d recipients",
+			u.MessageID, u.Domain, len(results), len(u.Recipients))
+	}
+	for i, r := range results {
+		if !strings.EqualFold(r.Address, u.Recipients[i].Address) {
+			return nil, fmt.Errorf("queue: complete %s/%s: result %d is for %q, not %q",
+				u.MessageID, u.Domain, i, r.Address, u.Recipients[i].Address)
+		}
+	}
+	now = now.UTC()
+
+	// One delay for the whole unit, so that its recipients stay together.
+	rnd := p.Rand
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	maxAge := p.MaxAge
+	if maxAge <= 0 {
+		maxAge = DefaultMaxAge
+	}
+	next := now.Add(p.Schedule.Next(u.Attempts+1, rnd()))
+	expired := now.Sub(u.QueuedAt) > maxAge
+
+	var failures []Failure
+	err := inTx(ctx, c, "complete", func(ctx context.Context, c *ent.Client) error {
+		rows, err := leased(ctx, c, u)
+		if err != nil {
+			return err
+		}
+		status := make(map[pulid.ID]outboundrecipient.Status, len(rows))
+		for _, r := range rows {
+			status[r.ID] = r.Status
+		}
+		failures = failures[:0]
+		for i, res := range results {
+			rc := u.Recipients[i]
+			f, err := record(ctx, c, u, rc, status[rc.ID], res, next, expired)
+			if err != nil {
+				return err
+			}
+			if f != nil {
+				failures = append(failures, *f)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return failures, nil
+}
+
+// record writes one recipient's outcome and its DeliveryAttempt row.
+func record(
+	ctx context.Context,
+	c *ent.Client,
+	u *Unit,
+	rc Recipient,
+	current outboundrecipient.Status,
+	res outbound.RecipientResult,
+	next time.Time,
+	expired bool,
+) (*Failure, error) {
+	upd := c.OutboundRecipient.UpdateOneID(rc.ID).
+		SetAttempts(rc.Attempts + 1).
+		SetRemoteMx(res.RemoteMX).
+		SetTLS(res.TLS).
+		SetLeaseOwner("").
+		ClearLeaseUntil()
+	var f *Failure
+	switch res.Status {
+	case outbound.StatusDelivered:
+		upd.SetStatus(outboundrecipient.StatusDelivered).SetLastError("").ClearNextAttemptAt()
+	case outbound.StatusDeferred:
+		upd.SetLastError(describe(res))
+		if expired {
+			upd.SetStatus(outboundrecipient.StatusFailed).ClearNextAttemptAt()
+			f = &Failure{Recipient: rc, Status: outbound.StatusFailed, Result: res, Expired: true}
+		} else {
+			upd.SetStatus(outboundrecipient.StatusDeferred).SetNextAttemptAt(next)
+		}
+	case outbound.StatusBounced, outbound.StatusFailed:
+		upd.SetStatus(outboundrecipient.Status(res.Status)).SetLastError(describe(res)).ClearNextAttemptAt()
+		f = &Failure{Recipient: rc, Status: res.Status, Result: res}
+	default:
+		return nil, fmt.Errorf("queue: complete %s: unknown status %q", rc.Address, res.Status)
+	}
+	if current == outboundrecipient.StatusCanceled {
+		upd.SetStatus(outboundrecipient.StatusCanceled).ClearNextAttemptAt()
+		f = nil
+	}
+	if err := upd.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("queue: update %s: %w", rc.Address, err)
+	}
+
+	att := c.DeliveryAttempt.Create().
+		SetOrganizationID(u.OrgID).
+		SetRecipientID(rc.ID).
+		SetResult(deliveryattempt.Result(res.Status)).
+		SetEnhancedCode(res.EnhancedCode).
+		SetResponse(res.Response).
+		SetRemoteMx(res.RemoteMX).
+		SetTLS(res.TLS).
+		SetDurationMs(max(res.Duration.Milliseconds(), 0))
+	if res.Code != 0 {
+		att.SetSMTPCode(res.Code)
+	}
+	if err := att.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("queue: log attempt for %s: %w", rc.Address, err)
+	}
+	return f, nil
+}
+
+// describe is the last_error text of a result: "451 4.4.1 text".
+func describe(res outbound.RecipientResult) string {
+	var parts []string
+	if res.Code != 0 {
+		parts = append(parts, strconv.Itoa(res.Code))
+	}
+	if res.EnhancedCode != "" {
+		parts = append(parts, res.EnhancedCode)
+	}
+	if res.Response != "" {
+		parts = append(parts, res.Response)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,128 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
+	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+)
+
+// ErrLeaseLost is returned by Complete and Release when the unit's lease
+// is no longer the one Claim wrote: it ran out and another worker (or the
+// same one, in a later Claim) took the unit over.
+var ErrLeaseLost = errors.New("queue: lease lost")
+
+// Unit is a delivery unit leased by Claim: the due recipients of one
+// message in one domain.
+type Unit struct {
+	MessageID pulid.ID
+	OrgID     pulid.ID
+	BlobID    pulid.ID
+	MailFrom  string
+	Domain    string
+
+	// Recipients are the unit's recipients, in id order. Pass their
+	// addresses to Deliver in this order.
+	Recipients []Recipient
+
+	// Attempts is the number of attempts already made (the largest among
+	// the recipients).
+	Attempts int
+
+	// QueuedAt is when the message was queued; MaxAge counts from it.
+	QueuedAt time.Time
+
+	// Owner and LeaseUntil identify the lease.
+	Owner      string
+	LeaseUntil time.Time
+}
+
+// Recipient is one recipient of a Unit.
+type Recipient struct {
+	ID       pulid.ID
+	Address  string
+	Attempts int
+}
+
+// Addresses returns the addresses of u's recipients, in order.
+func (u *Unit) Addresses() []string {
+	a := make([]string, len(u.Recipients))
+	for i, r := range u.Recipients {
+		a[i] = r.Address
+	}
+	return a
+}
+
+func (u *Unit) ids() []pulid.ID {
+	ids := make([]pulid.ID, len(u.Recipients))
+	for i, r := range u.Recipients {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// pending selects the rows that still wait for delivery.
+var pending = outboundrecipient.StatusIn(outboundrecipient.StatusQueued, outboundrecipient.StatusDeferred)
+
+// inTx runs fn in a write transaction with the system context, which
+// Claim, Complete and Release need because they serve every tenant.
+func inTx(ctx context.Context, c *ent.Client, what string, fn func(context.Context, *ent.Client) error) error {
+	ctx = rule.SystemContext(ctx)
+	tx, err := c.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("queue: %s: begin: %w", what, err)
+	}
+	if err := fn(ctx, tx.Client()); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return fmt.Errorf("%w (rollback: %w)", err, rerr)
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("queue: %s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// leased loads u's rows and checks that every one still holds u's lease.
+func leased(ctx context.Context, c *ent.Client, u *Unit) ([]*ent.OutboundRecipient, error) {
+	rows, err := c.OutboundRecipient.Query().
+		Where(outboundrecipient.IDIn(u.ids()...)).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("queue: load unit %s/%s: %w", u.MessageID, u.Domain, err)
+	}
+	if len(rows) != len(u.Recipients) {
+		return nil, ErrLeaseLost
+	}
+	for _, r := range rows {
+		if r.LeaseOwner != u.Owner || r.LeaseUntil == nil || !r.LeaseUntil.Equal(u.LeaseUntil) {
+			return nil, ErrLeaseLost
+		}
+	}
+	return rows, nil
+}
+
+// Release gives u back without counting an attempt, as a worker does when
+// it stops before delivering: the unit is due again at once.
+func Release(ctx context.Context, c *ent.Client, u *Unit) error {
+	return inTx(ctx, c, "release", func(ctx context.Context, c *ent.Client) error {
+		if _, err := leased(ctx, c, u); err != nil {
+			return err
+		}
+		err := c.OutboundRecipient.Update().
+			Where(outboundrecipient.IDIn(u.ids()...)).
+			SetLeaseOwner("").
+			ClearLeaseUntil().
+			Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("queue: release %s/%s: %w", u.MessageID, u.Domain, err)
+		}
+		return nil
+	})
+}
