@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/lightr-mail/lightr/ent/migrate"
@@ -43,11 +44,17 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 
+	// Ent's migration fills in the generated table descriptions, which are
+	// package variables shared by every database of the process, so two
+	// migrations at once (two databases opened together, as parallel tests
+	// do) would race on them.
+	migrateMu.Lock()
 	err := d.Client.Schema.Create(ctx,
 		migrate.WithDropColumn(false),
 		migrate.WithDropIndex(false),
 		migrate.WithForeignKeys(true),
 	)
+	migrateMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("db: migrate schema: %w", err)
 	}
@@ -85,3 +92,6 @@ func (d *DB) Version(ctx context.Context) (int, error) {
 		"SELECT COALESCE(MAX(version), 0) FROM lightr_schema_version")
 	return v, row.Scan(&v)
 }
+
+// migrateMu serializes schema migrations within the process.
+var migrateMu sync.Mutex
