@@ -95,7 +95,7 @@ func setParsed(m *ent.MessageCreate, p *message.Parsed) error {
 	}
 	m.SetSubject(p.Subject).SetFromAddress(p.From.Email).SetFromName(p.From.Name).
 		SetToAddresses(emails(p.To)).SetCcAddresses(emails(p.Cc)).SetNillableSentAt(p.Date).
-		SetMessageIDHeader(p.MessageID).SetPreview(truncateUTF8(p.Preview, 512)).
+		SetMessageIDHeader(p.MessageID).SetPreview(p.Preview).
 		SetHasAttachments(p.HasAttachments).SetEnvelope(p.Envelope).SetBodyStructure(p.BodyStructure)
 	if len(p.Attachments) > 0 {
 		b, err := message.EncodeAttachments(p.Attachments)
@@ -116,15 +116,4 @@ func emails(as []message.Address) []string {
 		out[i] = a.Email
 	}
 	return out
-}
-
-// truncateUTF8 shortens s to at most n bytes without splitting a rune.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

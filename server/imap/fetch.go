@@ -59,6 +59,11 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 	return nil
 }
 
+// needsRaw reports whether o asks for items that slice the stored message.
+func needsRaw(o *imap.FetchOptions) bool {
+	return len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+}
+
 func setsSeen(o *imap.FetchOptions) bool {
 	for _, s := range o.BodySection {
 		if !s.Peek {
@@ -107,7 +112,7 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	cols := []string{message.FieldID, message.FieldUID, message.FieldSeen, message.FieldAnswered,
 		message.FieldFlagged, message.FieldDeleted, message.FieldDraft, message.FieldKeywords,
 		message.FieldBlobID}
-	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	needRaw := needsRaw(o)
 	// Parsing the stored time was a tenth of a FETCH that does not ask
 	// for it.
 	if o.InternalDate {
@@ -150,7 +155,7 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 // fillParts reads the envelope and body structure columns of the rows
 // whose decoded forms the shared cache does not hold, in one query.
 func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.FetchOptions) error {
-	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	needRaw := needsRaw(o)
 	var ids []pulid.ID
 	for _, m := range rows {
 		c := ss.srv.parts.get(m.BlobID)
@@ -185,7 +190,7 @@ func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq 
 	o *imap.FetchOptions, markedSeen bool) error {
 	var raw []byte
 	var root *parsed.Part
-	needRaw := len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	needRaw := needsRaw(o)
 	if needRaw {
 		var err error
 		if raw, err = ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob); err != nil {
