@@ -58,10 +58,7 @@ func headerUTF8(s string) string {
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 {
-			r = rune(s[i])
-			if r >= 0x80 && r < 0xA0 && cp1252[r-0x80] != 0 {
-				r = cp1252[r-0x80]
-			}
+			r = CP1252(s[i])
 		}
 		b.WriteRune(r)
 		i += n
@@ -198,7 +195,10 @@ func decodeQP(dst, src []byte) ([]byte, int64) {
 				i = j
 				continue
 			}
-		case ' ', '\t':
+		case ' ', '\t', '\r':
+			if c == '\r' && i+1 < len(src) && src[i+1] == '\n' {
+				break // a line break, kept
+			}
 			j := skipBlanks(src, i)
 			if atEOL(src, j) {
 				i = j - 1 // trailing white space is dropped
@@ -219,9 +219,15 @@ func atEOL(b []byte, i int) bool {
 	return i == len(b) || b[i] == '\n' || (b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n')
 }
 
+// skipBlanks skips spaces, tabs and CRs that do not start a CRLF: the
+// white space that quoted-printable drops at the end of a line (RFC 2045
+// §6.7 rule 3; mime/quotedprintable drops a stray CR there too).
 func skipBlanks(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
-		i++
+	for ; i < len(b); i++ {
+		crlf := b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n'
+		if b[i] != ' ' && b[i] != '\t' && (b[i] != '\r' || crlf) {
+			return i
+		}
 	}
 	return i
 }
@@ -230,15 +236,48 @@ func skipBlanks(b []byte, i int) int {
 // base64 and quoted-printable (7bit, 8bit, binary, and unknown ones, which
 // RFC 2045 §6.4 says to treat as opaque) are returned as they are.
 func decodeTransfer(enc string, body []byte) []byte {
+	if !transforms(enc) {
+		return body
+	}
+	return AppendDecoded(make([]byte, 0, len(body)), enc, body)
+}
+
+// AppendDecoded appends body with its Content-Transfer-Encoding enc
+// ("base64" or "quoted-printable", lower case) undone to dst, leniently as
+// RFC 2045 asks of decoders: base64 skips bytes outside its alphabet and
+// lets padding end a quantum; quoted-printable keeps an "=" that does not
+// start an escape and drops trailing white space. Any other encoding is
+// appended as it is. It is the one decoder of the module: parsing, IMAP
+// BINARY and SEARCH all use it, so they agree on every body.
+func AppendDecoded(dst []byte, enc string, body []byte) []byte {
 	switch enc {
 	case "base64":
-		out, _ := decodeBase64(make([]byte, 0, len(body)*3/4+3), body)
-		return out
+		if dst == nil {
+			dst = make([]byte, 0, len(body)*3/4+3)
+		}
+		dst, _ = decodeBase64(dst, body)
 	case "quoted-printable":
-		out, _ := decodeQP(make([]byte, 0, len(body)), body)
-		return out
+		if dst == nil {
+			dst = make([]byte, 0, len(body))
+		}
+		dst, _ = decodeQP(dst, body)
+	default:
+		dst = append(dst, body...)
 	}
-	return body
+	return dst
+}
+
+// DecodedSize is the length AppendDecoded would append, counted without
+// allocating.
+func DecodedSize(enc string, body []byte) int64 { return decodedSize(enc, body) }
+
+// CP1252 returns the character that byte c stands for in Windows-1252,
+// which is how Lightr reads 8-bit header bytes that are not UTF-8.
+func CP1252(c byte) rune {
+	if c >= 0x80 && c < 0xA0 && cp1252[c-0x80] != 0 {
+		return cp1252[c-0x80]
+	}
+	return rune(c)
 }
 
 // transforms reports whether decodeTransfer changes a body of enc.

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -74,8 +72,8 @@ func BinarySize(raw []byte, root *message.Part, part []int) (uint32, error) {
 		return clampSize(int64(len(raw))), nil
 	}
 	var n int64
-	if p.Encoding == "base64" && decodes(p) {
-		n = base64Size(p.Body(raw))
+	if decodes(p) {
+		n = message.DecodedSize(p.Encoding, p.Body(raw))
 	} else {
 		body, err := decodedBody(raw, p)
 		if err != nil {
@@ -120,120 +118,8 @@ func decodedBody(raw []byte, p *message.Part) ([]byte, error) {
 	switch p.Encoding {
 	case "", "7bit", "8bit", "binary":
 		return body, nil
-	case "base64":
-		return decodeBase64(body), nil
-	case "quoted-printable":
-		return decodeQP(body), nil
+	case "base64", "quoted-printable":
+		return message.AppendDecoded(nil, p.Encoding, body), nil
 	}
 	return nil, fmt.Errorf("decode %q: %w", p.Encoding, ErrUnknownEncoding)
-}
-
-// base64Alphabet reports the bytes of the standard base64 alphabet.
-var base64Alphabet = func() (t [256]bool) {
-	const std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := range len(std) {
-		t[std[i]] = true
-	}
-	return t
-}()
-
-// base64Digits returns the alphabet bytes of src, dropping a last lone
-// digit, which carries no whole byte. RFC 2045 §6.8 asks decoders to
-// ignore bytes outside the alphabet (line breaks, and garbage); padding
-// is implied by the length.
-func base64Digits(src []byte) []byte {
-	digits := make([]byte, 0, len(src))
-	for _, c := range src {
-		if base64Alphabet[c] {
-			digits = append(digits, c)
-		}
-	}
-	if len(digits)%4 == 1 {
-		digits = digits[:len(digits)-1]
-	}
-	return digits
-}
-
-func decodeBase64(src []byte) []byte {
-	digits := base64Digits(src)
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(digits)))
-	// Only alphabet bytes remain and no length leaves a lone digit, so
-	// the lenient (non-strict) decoder cannot fail.
-	n, _ := base64.RawStdEncoding.Decode(out, digits)
-	return out[:n]
-}
-
-// base64Size is len(decodeBase64(src)), counted.
-func base64Size(src []byte) int64 {
-	var n int64
-	for _, c := range src {
-		if base64Alphabet[c] {
-			n++
-		}
-	}
-	return n/4*3 + [4]int64{0, 0, 1, 2}[n%4]
-}
-
-// decodeQP decodes quoted-printable (RFC 2045 §6.7). It agrees with
-// mime/quotedprintable wherever that succeeds, and where it fails keeps
-// going: an "=" without two hex digits is kept as written and other
-// bytes pass through, as rule 1 of §6.7 suggests a robust decoder does.
-// Trailing white space of each line is dropped (rule 3), and a line that
-// then ends in "=" is a soft line break, joined to the next one (rule 5).
-func decodeQP(src []byte) []byte {
-	out := make([]byte, 0, len(src))
-	for len(src) > 0 {
-		line, eol := src, []byte(nil)
-		if i := bytes.IndexByte(src, '\n'); i >= 0 {
-			line, eol = src[:i], src[i:i+1]
-			if i > 0 && src[i-1] == '\r' {
-				line, eol = src[:i-1], src[i-1:i+1]
-			}
-			src = src[i+1:]
-		} else {
-			src = nil
-		}
-		line = trimWSP(line)
-		if n := len(line); n > 0 && line[n-1] == '=' {
-			line, eol = line[:n-1], nil
-		}
-		out = appendQPLine(out, line)
-		out = append(out, eol...)
-	}
-	return out
-}
-
-func appendQPLine(out, line []byte) []byte {
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		if c == '=' && i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
-			c = unhex(line[i+1])<<4 | unhex(line[i+2])
-			i += 2
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// trimWSP drops the white space at the end of a line, a stray CR
-// included, as mime/quotedprintable does.
-func trimWSP(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }

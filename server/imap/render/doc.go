@@ -41,5 +41,6 @@
 //   - base64 and quoted-printable are decoded leniently: bytes outside the
 //     base64 alphabet are skipped and a malformed quoted-printable escape
 //     is kept as written (RFC 2045 §6.7, §6.8), so a damaged body still
-//     yields its readable bytes instead of failing the FETCH.
+//     yields its readable bytes instead of failing the FETCH. The decoding
+//     is mail/message.AppendDecoded, the one parsing and SEARCH use too.
 package render

@@ -177,10 +177,10 @@ func (bt *bodyText) separate() {
 func (bt *bodyText) appendText(body, enc, cs []byte) {
 	switch {
 	case bytes.EqualFold(enc, []byte("base64")):
-		bt.dec = decodeBase64(bt.dec[:0], body)
+		bt.dec = message.AppendDecoded(bt.dec[:0], "base64", body)
 		body = bt.dec
 	case bytes.EqualFold(enc, []byte("quoted-printable")):
-		bt.dec = decodeQP(bt.dec[:0], body)
+		bt.dec = message.AppendDecoded(bt.dec[:0], "quoted-printable", body)
 		body = bt.dec
 	}
 	// Cutting may split a character; appendFold reads its bytes as
