@@ -80,28 +80,11 @@ func setsSeen(o *imap.FetchOptions) bool {
 
 // markSeen sets \Seen on the messages among uids (ascending) that lack it.
 func (ss *session) markSeen(ctx context.Context, uids []imap.UID) error {
-	rows, err := ss.srv.db.Client.Message.Query().
-		Where(message.MailboxID(ss.sel.mbox.ID), message.Seen(false),
-			message.UIDGTE(uint32(uids[0])), message.UIDLTE(uint32(uids[len(uids)-1]))).
-		Select(message.FieldID, message.FieldUID).All(ctx)
-	if err != nil {
-		ss.log.Error("fetch: unseen messages", "err", err)
-		return ss.serverBug()
+	ts, err := ss.targets(ctx, uids, func(q *ent.MessageQuery) { q.Where(message.Seen(false)) })
+	if err != nil || len(ts) == 0 {
+		return err
 	}
-	want := make(map[uint32]bool, len(uids))
-	for _, u := range uids {
-		want[uint32(u)] = true
-	}
-	var ids []pulid.ID
-	for _, m := range rows {
-		if want[m.UID] {
-			ids = append(ids, m.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err = ss.setFlags(ctx, ids, mailbox.FlagsAdd, mailbox.FlagSet{Seen: true})
+	_, err = ss.setFlags(ctx, idsOf(ts), mailbox.FlagsAdd, mailbox.FlagSet{Seen: true})
 	return err
 }
 
@@ -135,17 +118,7 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	if err != nil {
 		return nil, fmt.Errorf("imap: fetch rows: %w", err)
 	}
-	// The range may hold UIDs the set does not name.
-	want := make(map[uint32]bool, len(uids))
-	for _, u := range uids {
-		want[uint32(u)] = true
-	}
-	out := rows[:0]
-	for _, m := range rows {
-		if want[m.UID] {
-			out = append(out, m)
-		}
-	}
+	out := keepNamed(rows, uids)
 	if err := ss.fillParts(ctx, out, o); err != nil {
 		return nil, err
 	}

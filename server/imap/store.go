@@ -39,17 +39,28 @@ func (ss *session) targets(ctx context.Context, uids []imap.UID, where ...func(*
 		ss.log.Error("find messages", "err", err)
 		return nil, ss.serverBug()
 	}
+	rows = keepNamed(rows, uids)
+	out := make([]target, len(rows))
+	for i, m := range rows {
+		out[i] = target{m.ID, imap.UID(m.UID)}
+	}
+	return out, nil
+}
+
+// keepNamed keeps the rows whose UID is among uids: a query by UID range
+// also returns the UIDs between that the set does not name.
+func keepNamed(rows []*ent.Message, uids []imap.UID) []*ent.Message {
 	want := make(map[uint32]bool, len(uids))
 	for _, u := range uids {
 		want[uint32(u)] = true
 	}
-	out := make([]target, 0, len(rows))
+	out := rows[:0]
 	for _, m := range rows {
 		if want[m.UID] {
-			out = append(out, target{m.ID, imap.UID(m.UID)})
+			out = append(out, m)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // chunks calls fn with the targets in groups of at most mailbox.MaxIDs,
