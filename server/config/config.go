@@ -41,6 +41,10 @@ type Config struct {
 	DNS DNS `mapstructure:"dns"`
 	// IMAP server.
 	IMAP IMAP `mapstructure:"imap"`
+	// Mail submission by clients and applications (RFC 6409).
+	Submission Submission `mapstructure:"submission"`
+	// Delivery of outbound mail to remote servers.
+	Outbound Outbound `mapstructure:"outbound"`
 	// DKIM signing keys created by Lightr.
 	DKIM DKIM `mapstructure:"dkim"`
 	// JSON Web Tokens issued to API clients.
@@ -162,6 +166,82 @@ type IMAP struct {
 	TrustedNetworks []string `mapstructure:"trusted_networks" check:"cidr"`
 }
 
+// Submission configures the listeners where accounts and API keys submit
+// mail to be sent (RFC 6409).
+type Submission struct {
+	// Address for submission with STARTTLS (port 587 style); empty means none.
+	Addr string `mapstructure:"addr" check:"optional_hostport"`
+	// Address for submission over implicit TLS (port 465 style, RFC 8314); empty means none.
+	TLSAddr string `mapstructure:"tls_addr" check:"optional_hostport"`
+	// Let clients authenticate without TLS. For development on loopback only: passwords then travel in clear.
+	AllowInsecureAuth bool `mapstructure:"allow_insecure_auth"`
+	// Largest message accepted, in bytes.
+	MaxMessageBytes int64 `mapstructure:"max_message_bytes" check:"positive"`
+	// Most recipients of one message.
+	MaxRecipients int `mapstructure:"max_recipients" check:"positive"`
+	// Most concurrent connections in total, per listener.
+	MaxConnections int `mapstructure:"max_connections" check:"positive"`
+	// Most concurrent connections from one client IP address.
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip" check:"positive"`
+	// Failed authentications from one address, or for one user, within auth_failure_window before AUTH is refused.
+	MaxAuthFailures int `mapstructure:"max_auth_failures" check:"positive"`
+	// Window over which failed authentications are counted, and how long a block lasts.
+	AuthFailureWindow time.Duration `mapstructure:"auth_failure_window" check:"positive"`
+	// Time allowed for the client's next command or data block.
+	ReadTimeout time.Duration `mapstructure:"read_timeout" check:"positive"`
+	// Networks (CIDR) exempt from the per-IP limits. Loopback is not trusted unless listed.
+	TrustedNetworks []string `mapstructure:"trusted_networks" check:"cidr"`
+}
+
+// Outbound configures the delivery queue and the SMTP client that sends
+// mail to other servers.
+type Outbound struct {
+	// Host name sent in EHLO; empty means smtp.domain.
+	HeloName string `mapstructure:"helo_name" check:"hostname"`
+	// TCP port of remote mail exchangers. Only tests change it.
+	MXPort int `mapstructure:"mx_port" check:"positive"`
+	// Deliveries in flight at once, over all destinations.
+	Workers int `mapstructure:"workers" check:"positive"`
+	// Deliveries in flight at once to one destination domain, by all Lightr processes together.
+	MaxPerDomain int `mapstructure:"max_per_domain" check:"positive"`
+	// Delays between delivery attempts; the last one repeats. Each is moved by up to 20% at random.
+	RetrySchedule []time.Duration `mapstructure:"retry_schedule" check:"durations"`
+	// Time after queueing when a message still undelivered fails and its sender gets a bounce.
+	MaxAge time.Duration `mapstructure:"max_age" check:"positive"`
+	// How often the queue is checked for mail that became due; new mail is sent at once.
+	PollInterval time.Duration `mapstructure:"poll_interval" check:"positive"`
+	// How long a worker holds a claimed delivery before another worker or process may take it over.
+	Lease time.Duration `mapstructure:"lease" check:"positive"`
+	// STARTTLS to mail exchangers: opportunistic uses it when offered; require and require_verified refuse cleartext.
+	TLS string `mapstructure:"tls" oneof:"opportunistic require require_verified"`
+	// Time allowed for one TCP connection to a mail exchanger.
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout" check:"positive"`
+	// Time allowed for each SMTP reply but the last one.
+	CommandTimeout time.Duration `mapstructure:"command_timeout" check:"positive"`
+	// Time allowed to send the message and get the final reply.
+	DataTimeout time.Duration `mapstructure:"data_timeout" check:"positive"`
+	// PEM CA certificates that verify remote servers and the smarthost; empty means the system's roots.
+	CAFile string `mapstructure:"ca_file" path:"true"`
+	// Relay that takes outbound mail instead of the recipients' mail exchangers.
+	Smarthost Smarthost `mapstructure:"smarthost"`
+}
+
+// Smarthost is a relay for outbound mail.
+type Smarthost struct {
+	// Host name or IP address of the relay; empty means deliver to the recipients' MX hosts.
+	Host string `mapstructure:"host"`
+	// TCP port; 0 means 587 for starttls, 465 for tls and 25 for none.
+	Port int `mapstructure:"port"`
+	// How the connection is secured.
+	TLS string `mapstructure:"tls" oneof:"starttls tls none"`
+	// User name for AUTH PLAIN; empty means no authentication.
+	Username string `mapstructure:"username"`
+	// Password for AUTH PLAIN.
+	Password string `mapstructure:"password" secret:"true"`
+	// Sending domains whose mail goes through the relay; empty means every domain.
+	Domains []string `mapstructure:"domains"`
+}
+
 // DKIM configures the DKIM keys Lightr creates for sending domains.
 type DKIM struct {
 	// DNS selector of new DKIM keys.
@@ -243,6 +323,33 @@ func Default() *Config {
 			IdleTimeout:              30 * time.Minute,
 			MaxLoginFailures:         10,
 			LoginFailureWindow:       15 * time.Minute,
+		},
+		Submission: Submission{
+			Addr:                ":5587",
+			MaxMessageBytes:     25 << 20,
+			MaxRecipients:       100,
+			MaxConnections:      500,
+			MaxConnectionsPerIP: 20,
+			MaxAuthFailures:     10,
+			AuthFailureWindow:   15 * time.Minute,
+			ReadTimeout:         5 * time.Minute,
+		},
+		Outbound: Outbound{
+			MXPort:       25,
+			Workers:      16,
+			MaxPerDomain: 8,
+			RetrySchedule: []time.Duration{
+				time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+				time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour,
+			},
+			MaxAge:         120 * time.Hour,
+			PollInterval:   5 * time.Second,
+			Lease:          15 * time.Minute,
+			TLS:            "opportunistic",
+			ConnectTimeout: 30 * time.Second,
+			CommandTimeout: 5 * time.Minute,
+			DataTimeout:    10 * time.Minute,
+			Smarthost:      Smarthost{TLS: "starttls"},
 		},
 		DKIM: DKIM{
 			Selector:  "default",

@@ -132,6 +132,12 @@ func display(v any) any {
 		return formatDuration(v)
 	case []string:
 		return append([]string(nil), v...)
+	case []time.Duration:
+		out := make([]string, len(v))
+		for i, d := range v {
+			out[i] = formatDuration(d)
+		}
+		return out
 	}
 	return v
 }

@@ -103,8 +103,9 @@ func writeLine(b *bytes.Buffer, indent, name string, val any, active bool) error
 // yamlValue formats v as a YAML flow value. JSON is valid YAML, and
 // quoting every string keeps values such as "on" or "1.10" strings.
 func yamlValue(v any) (string, error) {
-	if d, ok := v.(time.Duration); ok {
-		v = formatDuration(d)
+	switch d := v.(type) {
+	case time.Duration, []time.Duration:
+		v = display(d)
 	}
 	switch rv := reflect.ValueOf(v); {
 	case rv.Kind() == reflect.Slice && rv.IsNil():

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // KeyError reports a problem with the value of one configuration key.
@@ -41,7 +42,8 @@ var checks = map[string]func(v reflect.Value) error{
 		}
 		return checkHostPort(v)
 	},
-	"cidr": checkCIDRs,
+	"cidr":      checkCIDRs,
+	"durations": checkDurations,
 }
 
 // Validate reports every invalid value in c, each as a *KeyError naming the
@@ -146,6 +148,19 @@ func checkCIDRs(v reflect.Value) error {
 		n := v.Index(i).String()
 		if _, err := netip.ParsePrefix(n); err != nil {
 			return fmt.Errorf("%q is not a network in CIDR notation (like 10.0.0.0/8)", n)
+		}
+	}
+	return nil
+}
+
+// checkDurations accepts a non-empty list of positive durations.
+func checkDurations(v reflect.Value) error {
+	if v.Len() == 0 {
+		return errors.New("at least one delay is required")
+	}
+	for i := range v.Len() {
+		if d := time.Duration(v.Index(i).Int()); d <= 0 {
+			return fmt.Errorf("%s is not a positive duration", d)
 		}
 	}
 	return nil
