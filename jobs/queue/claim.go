@@ -173,6 +173,7 @@ func load(ctx context.Context, c *ent.Client, keys []unitKey, now time.Time) ([]
 		if m := byID[units[i].MessageID]; m != nil {
 			u := &units[i]
 			u.OrgID, u.BlobID, u.MailFrom, u.QueuedAt = m.OrganizationID, m.BlobID, m.MailFrom, m.CreatedAt
+			u.SenderDomain, u.Account = m.DomainID, m.AccountID
 		}
 	}
 	for _, r := range rows {

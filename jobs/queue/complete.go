@@ -170,7 +170,54 @@ func record(
 	if err := att.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("queue: log attempt for %s: %w", rc.Address, err)
 	}
+	if current == outboundrecipient.StatusCanceled {
+		return nil, nil // its cancellation was logged
+	}
+	if err := event(c, u, rc, res, next, f).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("queue: append event for %s: %w", rc.Address, err)
+	}
 	return f, nil
+}
+
+// event is the log entry of one recipient's outcome: message.delivered,
+// .deferred (with the next attempt), .bounced or .failed. A recipient
+// canceled while in flight gets none; its cancellation had one.
+func event(c *ent.Client, u *Unit, rc Recipient, res outbound.RecipientResult, next time.Time, f *Failure) *ent.EventCreate {
+	status := res.Status
+	if f != nil {
+		status = f.Status
+	}
+	payload := map[string]any{
+		"status":        string(status),
+		"attempt":       rc.Attempts + 1,
+		"enhanced_code": res.EnhancedCode,
+		"response":      res.Response,
+		"remote_mx":     res.RemoteMX,
+		"tls":           res.TLS,
+	}
+	if res.Code != 0 {
+		payload["code"] = res.Code
+	}
+	if res.TLSVersion != "" {
+		payload["tls_version"] = res.TLSVersion
+	}
+	if status == outbound.StatusDeferred {
+		payload["next_attempt_at"] = next.Format(time.RFC3339)
+	}
+	if f != nil && f.Expired {
+		payload["expired"] = true
+	}
+	e := c.Event.Create().
+		SetOrganizationID(u.OrgID).
+		SetType("message." + string(status)).
+		SetDomainID(u.SenderDomain).
+		SetMessageID(u.MessageID).
+		SetRecipient(rc.Address).
+		SetPayload(payload)
+	if u.Account != "" {
+		e.SetAccountID(u.Account)
+	}
+	return e
 }
 
 // describe is the last_error text of a result: "451 4.4.1 text".

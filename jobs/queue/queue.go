@@ -26,6 +26,11 @@ type Unit struct {
 	MailFrom  string
 	Domain    string
 
+	// SenderDomain and Account are the message's sending domain and
+	// account (empty when no account sent it).
+	SenderDomain pulid.ID
+	Account      pulid.ID
+
 	// Recipients are the unit's recipients, in id order. Pass their
 	// addresses to Deliver in this order.
 	Recipients []Recipient
