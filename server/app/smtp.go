@@ -20,6 +20,12 @@ type mailServices struct {
 	Verifier  *verify.Verifier
 	Deliverer *delivery.Deliverer
 	Certs     *certs.Store
+	// Store saves raw messages, inbound and outbound.
+	Store *store.Store
+	// Wake tells the outbound workers that mail was queued, so that they
+	// claim it now rather than at their next poll. Call it after the
+	// transaction that queued the mail committed. Never nil.
+	Wake func()
 }
 
 // openMail builds the mail pipeline from the configuration.
@@ -38,11 +44,14 @@ func (a *App) openMail() (*mailServices, error) {
 	}
 	// Copies wake their mailboxes' watchers once their batch committed.
 	opts := delivery.Options{OnCommit: publishDelivered(a.Notify)}
+	st := store.New()
 	return &mailServices{
 		Resolver:  res,
 		Verifier:  &verify.Verifier{Resolver: res, AuthServID: c.SMTP.Domain},
-		Deliverer: delivery.New(a.DB, store.New(), opts),
+		Deliverer: delivery.New(a.DB, st, opts),
 		Certs:     cs,
+		Store:     st,
+		Wake:      func() {},
 	}, nil
 }
 
