@@ -85,7 +85,7 @@ type Server struct {
 	passwords *access.Passwords
 	imap      *imapserver.Server
 	log       *slog.Logger
-	failures  *throttle
+	failures  *netlimit.Throttle
 	parts     *partCache // decoded envelopes and structures, for FETCH
 	ids       *netlimit.IDs
 
@@ -104,7 +104,7 @@ func New(o Options, d *db.DB, st *store.Store, hub *notify.Hub) *Server {
 		hub:       hub,
 		passwords: &access.Passwords{Client: d.Client},
 		log:       o.Log.With("component", "imap"),
-		failures:  newThrottle(o.MaxLoginFailures, o.LoginFailureWindow),
+		failures:  netlimit.NewThrottle(o.MaxLoginFailures, o.LoginFailureWindow),
 		parts:     newPartCache(partCacheBytes),
 		ids:       netlimit.NewIDs(),
 		sessions:  map[pulid.ID]int{},

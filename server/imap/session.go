@@ -98,8 +98,8 @@ func (ss *session) Close() error {
 // the password.
 func (ss *session) Login(username, password string) error {
 	ipKey, userKey := "ip:"+ss.remote.String(), "user:"+normalizeUser(username)
-	if !ss.srv.opts.Trusted.Contains(ss.remote) && ss.srv.failures.blocked(ipKey) ||
-		ss.srv.failures.blocked(userKey) {
+	if !ss.srv.opts.Trusted.Contains(ss.remote) && ss.srv.failures.Blocked(ipKey) ||
+		ss.srv.failures.Blocked(userKey) {
 		ss.log.Warn("login refused: too many failures", "user", truncate(username, 100))
 		time.Sleep(loginDelay)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
@@ -111,8 +111,8 @@ func (ss *session) Login(username, password string) error {
 	acc, v, err := ss.srv.passwords.Check(ctx, username, password)
 	switch {
 	case errors.Is(err, access.ErrBadCredentials):
-		ss.srv.failures.fail(ipKey)
-		ss.srv.failures.fail(userKey)
+		ss.srv.failures.Fail(ipKey)
+		ss.srv.failures.Fail(userKey)
 		ss.log.Warn("login failed", "user", truncate(username, 100))
 		time.Sleep(loginDelay)
 		return imapserver.ErrAuthFailed
@@ -129,7 +129,7 @@ func (ss *session) Login(username, password string) error {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit,
 			Text: "Too many connections for this account"}
 	}
-	ss.srv.failures.reset(userKey)
+	ss.srv.failures.Reset(userKey)
 	ss.account, ss.viewer = acc, v
 	ss.log = ss.log.With("user_id", acc.ID)
 	ss.log.Info("logged in")
