@@ -28,6 +28,12 @@ type Policy struct {
 	// Rand returns a number in [0, 1) for the jitter; nil means
 	// math/rand/v2.Float64. Tests fix it.
 	Rand func() float64
+
+	// OnFailures, when set, is called inside Complete's transaction with
+	// the recipients that bounced or failed, if any, so that the bounce
+	// owed to the sender is queued atomically with the failure: a crash
+	// can lose neither, nor send it twice. An error rolls everything back.
+	OnFailures func(ctx context.Context, tx *ent.Client, u *Unit, failures []Failure) error
 }
 
 // Failure is a recipient that Complete left bounced or failed, to whose
@@ -103,6 +109,9 @@ func Complete(
 			if f != nil {
 				failures = append(failures, *f)
 			}
+		}
+		if len(failures) > 0 && p.OnFailures != nil {
+			return p.OnFailures(ctx, c, u, failures)
 		}
 		return nil
 	})

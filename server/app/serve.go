@@ -31,6 +31,12 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		return err
 	}
 	defer func() { _ = mail.Deliverer.Close() }()
+	// The workers stop before the deliverer they use for local mail.
+	stopOutbound, err := a.startOutbound(mail)
+	if err != nil {
+		return err
+	}
+	defer stopOutbound()
 	stopSMTP, smtpAddr, err := a.startSMTP(mail)
 	if err != nil {
 		return err

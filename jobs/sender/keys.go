@@ -1,0 +1,58 @@
+package sender
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/dkim"
+)
+
+// sendingDomain is what signing and routing need of a sending domain.
+type sendingDomain struct {
+	name    string
+	keys    []dkim.SigningKey
+	expires time.Time
+}
+
+// keyCache keeps each sending domain's name and keys for a short time, so
+// that a burst of mail does not re-read and re-parse the keys per message,
+// while a new or revoked key takes effect within ttl.
+type keyCache struct {
+	client *ent.Client
+	ttl    time.Duration
+
+	mu      sync.Mutex
+	domains map[pulid.ID]*sendingDomain
+}
+
+func newKeyCache(c *ent.Client, ttl time.Duration) *keyCache {
+	return &keyCache{client: c, ttl: ttl, domains: map[pulid.ID]*sendingDomain{}}
+}
+
+// get returns the domain id's name and active signing keys.
+func (k *keyCache) get(ctx context.Context, id pulid.ID) (*sendingDomain, error) {
+	now := time.Now()
+	k.mu.Lock()
+	d := k.domains[id]
+	k.mu.Unlock()
+	if d != nil && now.Before(d.expires) {
+		return d, nil
+	}
+	dom, err := directory.FindDomain(ctx, k.client, string(id))
+	if err != nil {
+		return nil, err
+	}
+	keys, err := directory.SigningKeys(ctx, k.client, string(id))
+	if err != nil {
+		return nil, err
+	}
+	d = &sendingDomain{name: dom.Name, keys: keys, expires: now.Add(k.ttl)}
+	k.mu.Lock()
+	k.domains[id] = d
+	k.mu.Unlock()
+	return d, nil
+}

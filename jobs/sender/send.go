@@ -1,0 +1,180 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/jobs/queue"
+	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/dkim"
+	"github.com/lightr-mail/lightr/mail/outbound"
+)
+
+// loadTimeout bounds reading a unit's message from the database.
+const loadTimeout = 30 * time.Second
+
+// send delivers one unit and records the outcome.
+func (s *Sender) send(ctx context.Context, u *queue.Unit) {
+	sys := rule.SystemContext(ctx)
+	log := s.log.With("message", u.MessageID, "domain", u.Domain, "attempt", u.Attempts+1)
+
+	raw, err := s.load(sys, u)
+	if err != nil {
+		// The database is unwell; give the unit back for a later claim.
+		log.Error("load message", "err", err)
+		s.release(sys, u, log)
+		return
+	}
+
+	var results []outbound.RecipientResult
+	local, err := s.isLocal(sys, u)
+	switch {
+	case err != nil:
+		log.Error("recipient lookup", "err", err)
+		s.release(sys, u, log)
+		return
+	case local:
+		results = s.deliverLocal(sys, u, raw)
+	default:
+		results, err = s.deliverRemote(sys, u, raw)
+		if err != nil && ctx.Err() != nil && !anyDelivered(results) {
+			// Cut off by shutdown before anyone took the message: no
+			// attempt was really made.
+			s.release(rule.SystemContext(context.WithoutCancel(ctx)), u, log)
+			return
+		}
+	}
+
+	// Record the outcome even when shutting down: it happened.
+	rec := rule.SystemContext(context.WithoutCancel(ctx))
+	failures, err := queue.Complete(rec, s.client, u, results, s.opts.Now(), s.opts.Policy)
+	switch {
+	case errors.Is(err, queue.ErrLeaseLost):
+		s.count(func(st *Stats) { st.LeaseLost++ })
+		log.Warn("lease lost before the outcome was recorded; another worker has the unit")
+		return
+	case err != nil:
+		log.Error("record outcome", "err", err)
+		return
+	}
+	if len(failures) > 0 {
+		s.Wake() // for the bounce queued with them
+	}
+	s.count(func(st *Stats) {
+		for _, r := range results {
+			switch r.Status {
+			case outbound.StatusDelivered:
+				st.Delivered++
+			case outbound.StatusDeferred:
+				st.Deferred++
+			case outbound.StatusBounced:
+				st.Bounced++
+			case outbound.StatusFailed:
+				st.Failed++
+			}
+		}
+	})
+	for _, r := range results {
+		log.Info("delivery", "rcpt", r.Address, "status", string(r.Status), "code", r.Code,
+			"enhanced", r.EnhancedCode, "mx", r.RemoteMX, "tls", r.TLS, "response", r.Response,
+			"duration", r.Duration.Round(time.Millisecond))
+	}
+}
+
+// load returns the unit's raw message.
+func (s *Sender) load(ctx context.Context, u *queue.Unit) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
+	b, err := s.client.Blob.Get(ctx, u.BlobID)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", u.BlobID, err)
+	}
+	return s.store.Load(ctx, s.client, b)
+}
+
+// isLocal reports whether the unit's domain is hosted here.
+func (s *Sender) isLocal(ctx context.Context, u *queue.Unit) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
+	_, err := directory.FindDomain(ctx, s.client, u.Domain)
+	switch {
+	case err == nil:
+		return true, nil
+	case ent.IsNotFound(err), errors.Is(err, directory.ErrInvalidAddress):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// deliverRemote signs raw and sends it to the unit's domain.
+func (s *Sender) deliverRemote(ctx context.Context, u *queue.Unit, raw []byte) ([]outbound.RecipientResult, error) {
+	dom, err := s.keys.get(ctx, u.SenderDomain)
+	if err != nil {
+		return allDeferred(u, "4.3.0", "cannot read the sending domain: "+err.Error()), nil
+	}
+	signed := raw
+	if len(dom.keys) > 0 {
+		signed, err = dkim.Sign(raw, dom.keys)
+		if err != nil {
+			// Never send unsigned what should be signed.
+			return allDeferred(u, "4.7.0", "DKIM signing failed: "+err.Error()), nil
+		}
+	}
+	c := s.opts.Remote
+	if s.opts.Smarthost != nil && (s.opts.UseSmarthost == nil || s.opts.UseSmarthost(dom.name)) {
+		c = s.opts.Smarthost
+	}
+	if c == nil {
+		return allDeferred(u, "4.3.5", "no route: the smarthost does not serve "+dom.name), nil
+	}
+	res, err := c.Deliver(ctx, u.Domain, u.MailFrom, u.Addresses(), signed)
+	if res == nil {
+		// Arguments Deliver cannot send at all, such as a malformed
+		// sender: no retry will help.
+		return allStatus(u, outbound.StatusFailed, "5.5.2", err.Error()), nil
+	}
+	return res.Recipients, err
+}
+
+// release gives u back without counting an attempt.
+func (s *Sender) release(ctx context.Context, u *queue.Unit, log interface {
+	Warn(string, ...any)
+},
+) {
+	s.count(func(st *Stats) { st.Released++ })
+	if err := queue.Release(ctx, s.client, u); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
+		log.Warn("release failed; the lease will expire", "err", err)
+	}
+}
+
+func (s *Sender) count(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
+}
+
+func anyDelivered(rs []outbound.RecipientResult) bool {
+	for _, r := range rs {
+		if r.Status == outbound.StatusDelivered {
+			return true
+		}
+	}
+	return false
+}
+
+func allDeferred(u *queue.Unit, code, text string) []outbound.RecipientResult {
+	return allStatus(u, outbound.StatusDeferred, code, text)
+}
+
+func allStatus(u *queue.Unit, st outbound.Status, code, text string) []outbound.RecipientResult {
+	rs := make([]outbound.RecipientResult, len(u.Recipients))
+	for i, r := range u.Recipients {
+		rs[i] = outbound.RecipientResult{Address: r.Address, Status: st, EnhancedCode: code, Response: text}
+	}
+	return rs
+}

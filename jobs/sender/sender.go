@@ -1,0 +1,231 @@
+package sender
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/jobs/queue"
+	"github.com/lightr-mail/lightr/mail/delivery"
+	"github.com/lightr-mail/lightr/mail/message"
+	"github.com/lightr-mail/lightr/mail/outbound"
+	"github.com/lightr-mail/lightr/mail/store"
+)
+
+// Options configure a Sender.
+type Options struct {
+	// Workers is the most units in flight at once; zero means 16.
+	Workers int
+	// PerDomain is the most units of one destination domain in flight at
+	// once, over every process; zero means no limit.
+	PerDomain int
+	// Lease is how long a claim holds a unit; it must exceed the longest
+	// delivery. Zero means 15 minutes.
+	Lease time.Duration
+	// PollInterval is how often Run looks for units that became due; zero
+	// means 5 seconds.
+	PollInterval time.Duration
+	// Grace is how long units in flight may finish after Run's context
+	// ended; zero means 10 seconds.
+	Grace time.Duration
+	// Policy is the retry schedule and maximum age, passed to Complete.
+	// Its OnFailures is Sender's own.
+	Policy queue.Policy
+
+	// Remote sends to mail exchangers, and Smarthost, when set, sends the
+	// mail of the sending domains UseSmarthost accepts (all of them when
+	// UseSmarthost is nil).
+	Remote       *outbound.Client
+	Smarthost    *outbound.Client
+	UseSmarthost func(senderDomain string) bool
+
+	// Local stores the mail of hosted domains.
+	Local *delivery.Deliverer
+	// Parse bounds the parsing of locally delivered messages.
+	Parse message.Limits
+
+	// Hostname is this server's name, for the Reporting-MTA of bounces.
+	Hostname string
+	// Owner names this process in the leases it takes; empty means the
+	// host name, the process id and a random suffix.
+	Owner string
+	// Log receives a line per attempt; nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Sender runs the outbound workers. Create it with New, start Run, and
+// call Wake after committing newly queued mail.
+type Sender struct {
+	opts   Options
+	client *ent.Client
+	store  *store.Store
+	log    *slog.Logger
+	wake   chan struct{}
+	keys   *keyCache
+
+	mu     sync.Mutex
+	stats  Stats
+	active int
+}
+
+// Stats count a Sender's work since New.
+type Stats struct {
+	// Claimed counts units claimed; Delivered, Deferred, Bounced and
+	// Failed count recipient outcomes; Released counts units given back at
+	// shutdown and LeaseLost units whose lease had expired when they
+	// finished.
+	Claimed, Delivered, Deferred, Bounced, Failed, Released, LeaseLost uint64
+	// Bounces counts the notifications queued.
+	Bounces uint64
+}
+
+// New returns a Sender over client, loading raw messages through st.
+func New(client *ent.Client, st *store.Store, o Options) (*Sender, error) {
+	if o.Remote == nil && o.Smarthost == nil {
+		return nil, fmt.Errorf("sender: an outbound client is required")
+	}
+	if o.Local == nil {
+		return nil, fmt.Errorf("sender: a local deliverer is required")
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.Lease <= 0 {
+		o.Lease = 15 * time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.Owner == "" {
+		o.Owner = defaultOwner()
+	}
+	if st == nil {
+		st = store.New()
+	}
+	s := &Sender{
+		opts:   o,
+		client: client,
+		store:  st,
+		log:    o.Log.With("component", "sender"),
+		wake:   make(chan struct{}, 1),
+		keys:   newKeyCache(client, time.Minute),
+	}
+	s.opts.Policy.OnFailures = s.queueBounces
+	return s, nil
+}
+
+// defaultOwner is "host:pid:random": unique per process, and readable in
+// the lease_owner column.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Wake makes Run claim due units now rather than at its next poll. It
+// never blocks.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the counters so far.
+func (s *Sender) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Run claims and sends units until ctx ends, then waits for the units in
+// flight (see the package documentation) and returns nil.
+func (s *Sender) Run(ctx context.Context) error {
+	// Deliveries outlive ctx by the grace period.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(s.opts.Grace, cancelWork)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	defer stop()
+
+	var wg sync.WaitGroup
+	done := make(chan struct{}, s.opts.Workers)
+	tick := time.NewTicker(s.opts.PollInterval)
+	defer tick.Stop()
+
+	more := true // the last claim filled every free worker, or none ran yet
+	for {
+		if more && ctx.Err() == nil {
+			more = s.claim(ctx, work, &wg, done)
+		}
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-done:
+			s.mu.Lock()
+			s.active--
+			s.mu.Unlock()
+			// A finished unit frees a worker; look again only if the
+			// queue may hold more than was claimed.
+		case <-s.wake:
+			more = true
+		case <-tick.C:
+			more = true
+		}
+	}
+}
+
+// claim leases units for the free workers and starts them. It reports
+// whether every free worker got one, in which case more may be due.
+func (s *Sender) claim(ctx, work context.Context, wg *sync.WaitGroup, done chan<- struct{}) bool {
+	s.mu.Lock()
+	free := s.opts.Workers - s.active
+	s.mu.Unlock()
+	if free <= 0 {
+		return true
+	}
+	units, err := queue.Claim(ctx, s.client, s.opts.Owner, s.opts.Now(), s.opts.Lease, free, s.opts.PerDomain)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("claim", "err", err)
+		}
+		return false
+	}
+	s.mu.Lock()
+	s.active += len(units)
+	s.stats.Claimed += uint64(len(units))
+	s.mu.Unlock()
+	for i := range units {
+		wg.Add(1)
+		go func(u *queue.Unit) {
+			defer wg.Done()
+			s.send(work, u)
+			done <- struct{}{}
+		}(&units[i])
+	}
+	return len(units) == free
+}
