@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"crypto/tls"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -20,9 +21,32 @@ func (ss *session) compose(raw []byte, res verify.Result, now time.Time) []byte 
 	b.WriteString(ss.from)
 	b.WriteString(">\r\n")
 	b.WriteString(res.Header)
-	ss.writeReceived(&b, now)
+	writeReceived(&b, ss.trace(), now)
 	writeWithout(&b, raw, ss.srv.opts.Hostname)
 	return b.Bytes()
+}
+
+// trace is what a Received field records about one session.
+type trace struct {
+	helo   string     // the client's EHLO name, as it gave it
+	remote netip.Addr // the client's address
+	by     string     // our host name
+	id     string     // the session's id
+	auth   bool       // the client authenticated (RFC 3848 "A")
+	tls    *tls.ConnectionState
+	rcpt   string // the one recipient, or "" for none or several
+}
+
+// trace returns the trace of the MX session.
+func (ss *session) trace() trace {
+	t := trace{helo: ss.conn.Hostname(), remote: ss.remote, by: ss.srv.opts.Hostname, id: ss.id}
+	if state, ok := ss.conn.TLSConnectionState(); ok {
+		t.tls = &state
+	}
+	if len(ss.rcpts) == 1 {
+		t.rcpt = ss.rcpts[0].Address
+	}
+	return t
 }
 
 // writeReceived writes our trace field, for example:
@@ -33,33 +57,38 @@ func (ss *session) compose(raw []byte, res verify.Result, now time.Time) []byte 
 //		for <alice@example.com>; Thu, 3 Dec 2026 21:00:00 +0000
 //
 // "for" names the recipient only when there is one, so that Bcc
-// recipients are not shown to each other.
-func (ss *session) writeReceived(b *bytes.Buffer, now time.Time) {
-	state, isTLS := ss.conn.TLSConnectionState()
+// recipients are not shown to each other. The protocol is ESMTP, plus S
+// for TLS and A for an authenticated client (RFC 3848); who
+// authenticated is not written, as Postfix does not by default: the
+// message's readers need not learn the sender's login.
+func writeReceived(b *bytes.Buffer, t trace, now time.Time) {
 	with := "ESMTP"
-	if isTLS {
-		with = "ESMTPS"
+	if t.tls != nil {
+		with += "S"
+	}
+	if t.auth {
+		with += "A"
 	}
 	b.WriteString("Received: from ")
-	b.WriteString(cleanHelo(ss.conn.Hostname()))
+	b.WriteString(cleanHelo(t.helo))
 	b.WriteString(" ([")
-	b.WriteString(ss.remote.String())
+	b.WriteString(t.remote.String())
 	b.WriteString("])\r\n\tby ")
-	b.WriteString(ss.srv.opts.Hostname)
+	b.WriteString(t.by)
 	b.WriteString(" (Lightr) with ")
 	b.WriteString(with)
 	b.WriteString(" id ")
-	b.WriteString(ss.id)
-	if isTLS {
+	b.WriteString(t.id)
+	if t.tls != nil {
 		b.WriteString("\r\n\t(version=")
-		b.WriteString(strings.ReplaceAll(tls.VersionName(state.Version), " ", ""))
+		b.WriteString(strings.ReplaceAll(tls.VersionName(t.tls.Version), " ", ""))
 		b.WriteString(" cipher=")
-		b.WriteString(tls.CipherSuiteName(state.CipherSuite))
+		b.WriteString(tls.CipherSuiteName(t.tls.CipherSuite))
 		b.WriteString(")")
 	}
-	if len(ss.rcpts) == 1 {
+	if t.rcpt != "" {
 		b.WriteString("\r\n\tfor <")
-		b.WriteString(ss.rcpts[0].Address)
+		b.WriteString(t.rcpt)
 		b.WriteString(">")
 	}
 	b.WriteString("; ")

@@ -23,13 +23,9 @@ const lookupTimeout = 30 * time.Second
 // session is one SMTP connection. go-smtp calls its methods from the
 // connection's goroutine only, so it needs no locking.
 type session struct {
+	peer
 	srv     *Server
-	conn    *gosmtp.Conn
-	id      string
-	remote  netip.Addr
 	trusted bool
-	log     *slog.Logger
-	errors  int
 	started time.Time
 
 	// The transaction: reset by RSET, by a new MAIL and after DATA.
@@ -42,17 +38,12 @@ type session struct {
 
 // newSession is called by go-smtp after EHLO/HELO.
 func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	ip := netlimit.RemoteIP(c.Conn())
-	id := s.ids.Next()
 	ss := &session{
+		peer:    newPeer(c, s.ids.Next(), s.opts.MaxErrors, s.log),
 		srv:     s,
-		conn:    c,
-		id:      id,
-		remote:  ip,
-		trusted: s.opts.Trusted.Contains(ip),
-		log:     s.log.With("conn_id", id, "remote_ip", ip.String()),
 		started: time.Now(),
 	}
+	ss.trusted = s.opts.Trusted.Contains(ss.remote)
 	ss.log.Debug("session started", "helo", truncate(c.Hostname(), 64))
 	return ss, nil
 }
@@ -152,14 +143,36 @@ func (ss *session) exceedsWholeQuota(ctx context.Context, account pulid.ID) bool
 	return err == nil && a.QuotaBytes > 0 && ss.size > a.QuotaBytes
 }
 
+// peer is what every kind of session knows of its client, and the
+// replies that count its errors.
+type peer struct {
+	conn      *gosmtp.Conn
+	id        string
+	remote    netip.Addr
+	log       *slog.Logger
+	errors    int
+	maxErrors int
+}
+
+func newPeer(c *gosmtp.Conn, id string, maxErrors int, log *slog.Logger) peer {
+	ip := netlimit.RemoteIP(c.Conn())
+	return peer{
+		conn:      c,
+		id:        id,
+		remote:    ip,
+		log:       log.With("conn_id", id, "remote_ip", ip.String()),
+		maxErrors: maxErrors,
+	}
+}
+
 // reject counts a refused command and returns its reply; past MaxErrors it
 // ends the session with 421 instead.
-func (ss *session) reject(r *gosmtp.SMTPError, what string, kv ...any) error {
-	ss.errors++
-	ss.log.Warn("rejected: "+what, append(kv, "smtp_code", r.Code,
+func (p *peer) reject(r *gosmtp.SMTPError, what string, kv ...any) error {
+	p.errors++
+	p.log.Warn("rejected: "+what, append(kv, "smtp_code", r.Code,
 		"enh_code", enhanced(r.EnhancedCode))...)
-	if ss.errors >= ss.srv.opts.MaxErrors {
-		ss.hangUp()
+	if p.errors >= p.maxErrors {
+		p.hangUp()
 		return r421TooManyErrors
 	}
 	return r
@@ -168,15 +181,15 @@ func (ss *session) reject(r *gosmtp.SMTPError, what string, kv ...any) error {
 // localError answers a server-side fault with 451, so the client keeps
 // the message and retries; the connection id lets an operator find the
 // log line.
-func (ss *session) localError() error {
+func (p *peer) localError() error {
 	return reply(r451LocalError.Code, r451LocalError.EnhancedCode,
-		r451LocalError.Message+" (id "+ss.id+")")
+		r451LocalError.Message+" (id "+p.id+")")
 }
 
 // hangUp makes the session's next read fail, so that go-smtp closes the
 // connection right after sending the current reply.
-func (ss *session) hangUp() {
-	_ = ss.conn.Conn().SetReadDeadline(time.Now())
+func (p *peer) hangUp() {
+	_ = p.conn.Conn().SetReadDeadline(time.Now())
 }
 
 func enhanced(c gosmtp.EnhancedCode) string {
