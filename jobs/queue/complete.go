@@ -191,7 +191,9 @@ func record(
 // event is the log entry of one recipient's outcome: message.delivered,
 // .deferred (with the next attempt), .bounced or .failed. A recipient
 // canceled while in flight gets none; its cancellation had one.
-func event(c *ent.Client, u *Unit, rc Recipient, res outbound.RecipientResult, next time.Time, f *Failure) *ent.EventCreate {
+func event(
+	c *ent.Client, u *Unit, rc Recipient, res outbound.RecipientResult, next time.Time, f *Failure,
+) *ent.EventCreate {
 	status := res.Status
 	if f != nil {
 		status = f.Status

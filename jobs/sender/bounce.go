@@ -9,8 +9,8 @@ import (
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/jobs/queue"
 	"github.com/lightr-mail/lightr/mail/dsn"
-	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/outbound"
+	"github.com/lightr-mail/lightr/mail/outbox"
 )
 
 // queueBounces is the queue.Policy.OnFailures of a Sender: inside the

@@ -71,7 +71,8 @@ func (s *Sender) deliverLocal(ctx context.Context, u *queue.Unit, raw []byte) []
 			if results[i].Status != "" {
 				continue
 			}
-			results[i].Status, results[i].Code, results[i].EnhancedCode, results[i].Response = localOutcome(got[i], why[i])
+			r := &results[i]
+			r.Status, r.Code, r.EnhancedCode, r.Response = localOutcome(got[i], why[i])
 		}
 	}
 	for i := range results {
