@@ -131,3 +131,28 @@ func Release(ctx context.Context, c *ent.Client, u *Unit) error {
 		return nil
 	})
 }
+
+// Recover clears the leases that earlier runs of a node left behind, so
+// that a restarted process sends the units it was sending when it died at
+// once, rather than when their leases run out. Owners are "node/suffix";
+// Recover frees every pending lease whose owner starts with node+"/" but
+// is not current, and returns how many recipients it freed. It is safe
+// only when no other process is running under the same node name.
+func Recover(ctx context.Context, c *ent.Client, node, current string) (int, error) {
+	var n int
+	err := inTx(ctx, c, "recover", func(ctx context.Context, c *ent.Client) error {
+		var err error
+		n, err = c.OutboundRecipient.Update().
+			Where(pending,
+				outboundrecipient.LeaseOwnerHasPrefix(node+"/"),
+				outboundrecipient.LeaseOwnerNEQ(current)).
+			SetLeaseOwner("").
+			ClearLeaseUntil().
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("queue: recover leases of %s: %w", node, err)
+		}
+		return nil
+	})
+	return n, err
+}

@@ -326,3 +326,26 @@ func TestRelease(t *testing.T) {
 		t.Errorf("second Release: %v, want ErrLeaseLost", err)
 	}
 }
+
+// TestRecover_FreesOnlyTheNodesOldLeases: a restarted node frees the
+// leases of its earlier run, not its own current ones nor another node's.
+func TestRecover_FreesOnlyTheNodesOldLeases(t *testing.T) {
+	f := newFixture(t)
+	f.queue(t, 3, "a@one.example")
+	old := f.claim(t, "n1/old", f.t0, 1, 0)
+	cur := f.claim(t, "n1/new", f.t0, 1, 0)
+	other := f.claim(t, "n2/x", f.t0, 1, 0)
+	n, err := queue.Recover(context.Background(), f.c, "n1", "n1/new")
+	check(t, err)
+	if n != 1 {
+		t.Fatalf("Recover freed %d recipients, want 1", n)
+	}
+	for _, c := range []struct {
+		u     queue.Unit
+		owner string
+	}{{old[0], ""}, {cur[0], "n1/new"}, {other[0], "n2/x"}} {
+		if got := f.recipient(t, c.u.Recipients[0].ID).LeaseOwner; got != c.owner {
+			t.Errorf("lease of %s: %q, want %q", c.u.Owner, got, c.owner)
+		}
+	}
+}

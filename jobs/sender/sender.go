@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/jobs/queue"
 	"github.com/lightr-mail/lightr/mail/delivery"
 	"github.com/lightr-mail/lightr/mail/message"
@@ -52,9 +53,11 @@ type Options struct {
 
 	// Hostname is this server's name, for the Reporting-MTA of bounces.
 	Hostname string
-	// Owner names this process in the leases it takes; empty means the
-	// host name, the process id and a random suffix.
-	Owner string
+	// Node names this process among those sharing the database; empty
+	// means the host name. Its leases are "node/random", and Run frees
+	// the leases an earlier run of the same node left behind (a crash),
+	// so two running processes must never share a node name.
+	Node string
 	// Log receives a line per attempt; nil discards.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it.
@@ -70,6 +73,7 @@ type Sender struct {
 	log    *slog.Logger
 	wake   chan struct{}
 	keys   *keyCache
+	owner  string
 
 	mu     sync.Mutex
 	stats  Stats
@@ -116,8 +120,8 @@ func New(client *ent.Client, st *store.Store, o Options) (*Sender, error) {
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}
-	if o.Owner == "" {
-		o.Owner = defaultOwner()
+	if o.Node == "" {
+		o.Node, _ = os.Hostname()
 	}
 	if st == nil {
 		st = store.New()
@@ -129,18 +133,18 @@ func New(client *ent.Client, st *store.Store, o Options) (*Sender, error) {
 		log:    o.Log.With("component", "sender"),
 		wake:   make(chan struct{}, 1),
 		keys:   newKeyCache(client, time.Minute),
+		owner:  newOwner(o.Node),
 	}
 	s.opts.Policy.OnFailures = s.queueBounces
 	return s, nil
 }
 
-// defaultOwner is "host:pid:random": unique per process, and readable in
-// the lease_owner column.
-func defaultOwner() string {
-	host, _ := os.Hostname()
+// newOwner is "node/pid-random": unique per run, and readable in the
+// lease_owner column.
+func newOwner(node string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s/%d-%s", node, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // Wake makes Run claim due units now rather than at its next poll. It
@@ -170,6 +174,12 @@ func (s *Sender) Run(ctx context.Context) error {
 		context.AfterFunc(work, func() { t.Stop() })
 	})
 	defer stop()
+
+	if n, err := queue.Recover(rule.SystemContext(ctx), s.client, s.opts.Node, s.owner); err != nil {
+		s.log.Error("recover leases", "err", err)
+	} else if n > 0 {
+		s.log.Warn("recovered deliveries a previous run left in flight", "recipients", n)
+	}
 
 	var wg sync.WaitGroup
 	done := make(chan struct{}, s.opts.Workers)
@@ -208,7 +218,7 @@ func (s *Sender) claim(ctx, work context.Context, wg *sync.WaitGroup, done chan<
 	if free <= 0 {
 		return true
 	}
-	units, err := queue.Claim(ctx, s.client, s.opts.Owner, s.opts.Now(), s.opts.Lease, free, s.opts.PerDomain)
+	units, err := queue.Claim(rule.SystemContext(ctx), s.client, s.owner, s.opts.Now(), s.opts.Lease, free, s.opts.PerDomain)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("claim", "err", err)

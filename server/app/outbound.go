@@ -83,6 +83,7 @@ func (a *App) senderOptions(m *mailServices) (sender.Options, error) {
 		Remote:       remote,
 		Local:        m.Deliverer,
 		Hostname:     a.Config.SMTP.Domain,
+		Node:         c.NodeName,
 		Log:          a.Log,
 	}
 	if sh := c.Smarthost; sh.Host != "" {

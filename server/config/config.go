@@ -212,6 +212,8 @@ type Outbound struct {
 	PollInterval time.Duration `mapstructure:"poll_interval" check:"positive"`
 	// How long a worker holds a claimed delivery before another worker or process may take it over.
 	Lease time.Duration `mapstructure:"lease" check:"positive"`
+	// Name of this process among those sharing the database; empty means the host name. Must be unique per process.
+	NodeName string `mapstructure:"node_name"`
 	// STARTTLS to mail exchangers: opportunistic uses it when offered; require and require_verified refuse cleartext.
 	TLS string `mapstructure:"tls" oneof:"opportunistic require require_verified"`
 	// Time allowed for one TCP connection to a mail exchanger.
