@@ -39,4 +39,30 @@ var (
 	r451LocalError = reply(451, gosmtp.EnhancedCode{4, 3, 0}, "Local error, try again later")
 	// Recipients before MAIL FROM, or DATA without recipients.
 	r503BadSequence = reply(503, gosmtp.EnhancedCode{5, 5, 1}, "Bad sequence of commands")
+
+	// Submission (RFC 6409, RFC 4954 §6): MAIL before AUTH.
+	r530AuthRequired = reply(530, gosmtp.EnhancedCode{5, 7, 0}, "Authentication required")
+	// AUTH on a connection without TLS, where TLS is required.
+	r538EncryptionRequired = reply(538, gosmtp.EnhancedCode{5, 7, 11},
+		"Encryption required for requested authentication mechanism")
+	// Wrong user name or password, or an unknown API key.
+	r535BadCredentials = reply(535, gosmtp.EnhancedCode{5, 7, 8}, "Authentication credentials invalid")
+	// A valid API key without the send scope, or a server-wide admin key,
+	// which belongs to no organization and so owns no sender address.
+	r535CannotSend = reply(535, gosmtp.EnhancedCode{5, 7, 8},
+		"Authentication credentials invalid: the key may not send mail")
+	// The right password of a disabled account (RFC 3463 X.7.13).
+	r525AccountDisabled = reply(525, gosmtp.EnhancedCode{5, 7, 13}, "Account disabled")
+	// RFC 4954 §6: temporary authentication failure; here, too many
+	// failures from this address or for this account.
+	r454TooManyFailures = reply(454, gosmtp.EnhancedCode{4, 7, 0},
+		"Too many failed authentications, try again later")
+	// RFC 6409 §6.1: the submission server checks that the sender is the
+	// authenticated user's to use (X.7.1: not authorized).
+	r550SenderNotOwned = reply(550, gosmtp.EnhancedCode{5, 7, 1},
+		"Sender address not owned by the authenticated user")
+	r550FromNotOwned = reply(550, gosmtp.EnhancedCode{5, 7, 1},
+		"From header address not owned by the authenticated user")
+	// Only Lightr itself sends bounces, with the null reverse-path.
+	r550NullSender = reply(550, gosmtp.EnhancedCode{5, 7, 1}, "Null sender not allowed for submission")
 )
