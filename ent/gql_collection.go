@@ -12,11 +12,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/lightr-mail/lightr/ent/account"
 	"github.com/lightr-mail/lightr/ent/apikey"
+	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailalias"
 	"github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/message"
 	"github.com/lightr-mail/lightr/ent/organization"
+	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
 
@@ -342,6 +345,175 @@ func newAccountPaginateArgs(rv map[string]any) *accountPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AccountWhereInput); ok {
 		args.opts = append(args.opts, WithAccountFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DeliveryAttemptQuery) CollectFields(ctx context.Context, satisfies ...string) (*DeliveryAttemptQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DeliveryAttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(deliveryattempt.Columns))
+		selectedFields = []string{deliveryattempt.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[deliveryattempt.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldOrganizationID)
+				fieldSeen[deliveryattempt.FieldOrganizationID] = struct{}{}
+			}
+
+		case "recipient":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OutboundRecipientClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, outboundrecipientImplementors)...); err != nil {
+				return err
+			}
+			_q.withRecipient = query
+			if _, ok := fieldSeen[deliveryattempt.FieldRecipientID]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldRecipientID)
+				fieldSeen[deliveryattempt.FieldRecipientID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[deliveryattempt.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldCreatedAt)
+				fieldSeen[deliveryattempt.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[deliveryattempt.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldUpdatedAt)
+				fieldSeen[deliveryattempt.FieldUpdatedAt] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[deliveryattempt.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldOrganizationID)
+				fieldSeen[deliveryattempt.FieldOrganizationID] = struct{}{}
+			}
+		case "recipientID":
+			if _, ok := fieldSeen[deliveryattempt.FieldRecipientID]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldRecipientID)
+				fieldSeen[deliveryattempt.FieldRecipientID] = struct{}{}
+			}
+		case "result":
+			if _, ok := fieldSeen[deliveryattempt.FieldResult]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldResult)
+				fieldSeen[deliveryattempt.FieldResult] = struct{}{}
+			}
+		case "smtpCode":
+			if _, ok := fieldSeen[deliveryattempt.FieldSMTPCode]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldSMTPCode)
+				fieldSeen[deliveryattempt.FieldSMTPCode] = struct{}{}
+			}
+		case "enhancedCode":
+			if _, ok := fieldSeen[deliveryattempt.FieldEnhancedCode]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldEnhancedCode)
+				fieldSeen[deliveryattempt.FieldEnhancedCode] = struct{}{}
+			}
+		case "response":
+			if _, ok := fieldSeen[deliveryattempt.FieldResponse]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldResponse)
+				fieldSeen[deliveryattempt.FieldResponse] = struct{}{}
+			}
+		case "remoteMx":
+			if _, ok := fieldSeen[deliveryattempt.FieldRemoteMx]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldRemoteMx)
+				fieldSeen[deliveryattempt.FieldRemoteMx] = struct{}{}
+			}
+		case "tls":
+			if _, ok := fieldSeen[deliveryattempt.FieldTLS]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldTLS)
+				fieldSeen[deliveryattempt.FieldTLS] = struct{}{}
+			}
+		case "durationMs":
+			if _, ok := fieldSeen[deliveryattempt.FieldDurationMs]; !ok {
+				selectedFields = append(selectedFields, deliveryattempt.FieldDurationMs)
+				fieldSeen[deliveryattempt.FieldDurationMs] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type deliveryattemptPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DeliveryAttemptPaginateOption
+}
+
+func newDeliveryAttemptPaginateArgs(rv map[string]any) *deliveryattemptPaginateArgs {
+	args := &deliveryattemptPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &DeliveryAttemptOrder{Field: &DeliveryAttemptOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithDeliveryAttemptOrder(order))
+			}
+		case *DeliveryAttemptOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithDeliveryAttemptOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*DeliveryAttemptWhereInput); ok {
+		args.opts = append(args.opts, WithDeliveryAttemptFilter(v.Filter))
 	}
 	return args
 }
@@ -1383,6 +1555,380 @@ func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*OrganizationWhereInput); ok {
 		args.opts = append(args.opts, WithOrganizationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *OutboundMessageQuery) CollectFields(ctx context.Context, satisfies ...string) (*OutboundMessageQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *OutboundMessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(outboundmessage.Columns))
+		selectedFields = []string{outboundmessage.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[outboundmessage.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldOrganizationID)
+				fieldSeen[outboundmessage.FieldOrganizationID] = struct{}{}
+			}
+
+		case "domain":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DomainClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, domainImplementors)...); err != nil {
+				return err
+			}
+			_q.withDomain = query
+			if _, ok := fieldSeen[outboundmessage.FieldDomainID]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldDomainID)
+				fieldSeen[outboundmessage.FieldDomainID] = struct{}{}
+			}
+
+		case "recipients":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OutboundRecipientClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, outboundrecipientImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedRecipients(alias, func(wq *OutboundRecipientQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[outboundmessage.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldCreatedAt)
+				fieldSeen[outboundmessage.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[outboundmessage.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldUpdatedAt)
+				fieldSeen[outboundmessage.FieldUpdatedAt] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[outboundmessage.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldOrganizationID)
+				fieldSeen[outboundmessage.FieldOrganizationID] = struct{}{}
+			}
+		case "domainID":
+			if _, ok := fieldSeen[outboundmessage.FieldDomainID]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldDomainID)
+				fieldSeen[outboundmessage.FieldDomainID] = struct{}{}
+			}
+		case "accountID":
+			if _, ok := fieldSeen[outboundmessage.FieldAccountID]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldAccountID)
+				fieldSeen[outboundmessage.FieldAccountID] = struct{}{}
+			}
+		case "mailFrom":
+			if _, ok := fieldSeen[outboundmessage.FieldMailFrom]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldMailFrom)
+				fieldSeen[outboundmessage.FieldMailFrom] = struct{}{}
+			}
+		case "messageIDHeader":
+			if _, ok := fieldSeen[outboundmessage.FieldMessageIDHeader]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldMessageIDHeader)
+				fieldSeen[outboundmessage.FieldMessageIDHeader] = struct{}{}
+			}
+		case "subject":
+			if _, ok := fieldSeen[outboundmessage.FieldSubject]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldSubject)
+				fieldSeen[outboundmessage.FieldSubject] = struct{}{}
+			}
+		case "idempotencyKey":
+			if _, ok := fieldSeen[outboundmessage.FieldIdempotencyKey]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldIdempotencyKey)
+				fieldSeen[outboundmessage.FieldIdempotencyKey] = struct{}{}
+			}
+		case "trackOpens":
+			if _, ok := fieldSeen[outboundmessage.FieldTrackOpens]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldTrackOpens)
+				fieldSeen[outboundmessage.FieldTrackOpens] = struct{}{}
+			}
+		case "trackClicks":
+			if _, ok := fieldSeen[outboundmessage.FieldTrackClicks]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldTrackClicks)
+				fieldSeen[outboundmessage.FieldTrackClicks] = struct{}{}
+			}
+		case "source":
+			if _, ok := fieldSeen[outboundmessage.FieldSource]; !ok {
+				selectedFields = append(selectedFields, outboundmessage.FieldSource)
+				fieldSeen[outboundmessage.FieldSource] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type outboundmessagePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []OutboundMessagePaginateOption
+}
+
+func newOutboundMessagePaginateArgs(rv map[string]any) *outboundmessagePaginateArgs {
+	args := &outboundmessagePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &OutboundMessageOrder{Field: &OutboundMessageOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithOutboundMessageOrder(order))
+			}
+		case *OutboundMessageOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithOutboundMessageOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*OutboundMessageWhereInput); ok {
+		args.opts = append(args.opts, WithOutboundMessageFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *OutboundRecipientQuery) CollectFields(ctx context.Context, satisfies ...string) (*OutboundRecipientQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *OutboundRecipientQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(outboundrecipient.Columns))
+		selectedFields = []string{outboundrecipient.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[outboundrecipient.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldOrganizationID)
+				fieldSeen[outboundrecipient.FieldOrganizationID] = struct{}{}
+			}
+
+		case "message":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OutboundMessageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, outboundmessageImplementors)...); err != nil {
+				return err
+			}
+			_q.withMessage = query
+			if _, ok := fieldSeen[outboundrecipient.FieldOutboundMessageID]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldOutboundMessageID)
+				fieldSeen[outboundrecipient.FieldOutboundMessageID] = struct{}{}
+			}
+
+		case "attemptsLog":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DeliveryAttemptClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, deliveryattemptImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAttemptsLog(alias, func(wq *DeliveryAttemptQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[outboundrecipient.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldCreatedAt)
+				fieldSeen[outboundrecipient.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[outboundrecipient.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldUpdatedAt)
+				fieldSeen[outboundrecipient.FieldUpdatedAt] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[outboundrecipient.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldOrganizationID)
+				fieldSeen[outboundrecipient.FieldOrganizationID] = struct{}{}
+			}
+		case "outboundMessageID":
+			if _, ok := fieldSeen[outboundrecipient.FieldOutboundMessageID]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldOutboundMessageID)
+				fieldSeen[outboundrecipient.FieldOutboundMessageID] = struct{}{}
+			}
+		case "address":
+			if _, ok := fieldSeen[outboundrecipient.FieldAddress]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldAddress)
+				fieldSeen[outboundrecipient.FieldAddress] = struct{}{}
+			}
+		case "domain":
+			if _, ok := fieldSeen[outboundrecipient.FieldDomain]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldDomain)
+				fieldSeen[outboundrecipient.FieldDomain] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[outboundrecipient.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldStatus)
+				fieldSeen[outboundrecipient.FieldStatus] = struct{}{}
+			}
+		case "attempts":
+			if _, ok := fieldSeen[outboundrecipient.FieldAttempts]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldAttempts)
+				fieldSeen[outboundrecipient.FieldAttempts] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[outboundrecipient.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldNextAttemptAt)
+				fieldSeen[outboundrecipient.FieldNextAttemptAt] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[outboundrecipient.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldLastError)
+				fieldSeen[outboundrecipient.FieldLastError] = struct{}{}
+			}
+		case "remoteMx":
+			if _, ok := fieldSeen[outboundrecipient.FieldRemoteMx]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldRemoteMx)
+				fieldSeen[outboundrecipient.FieldRemoteMx] = struct{}{}
+			}
+		case "tls":
+			if _, ok := fieldSeen[outboundrecipient.FieldTLS]; !ok {
+				selectedFields = append(selectedFields, outboundrecipient.FieldTLS)
+				fieldSeen[outboundrecipient.FieldTLS] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type outboundrecipientPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []OutboundRecipientPaginateOption
+}
+
+func newOutboundRecipientPaginateArgs(rv map[string]any) *outboundrecipientPaginateArgs {
+	args := &outboundrecipientPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &OutboundRecipientOrder{Field: &OutboundRecipientOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithOutboundRecipientOrder(order))
+			}
+		case *OutboundRecipientOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithOutboundRecipientOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*OutboundRecipientWhereInput); ok {
+		args.opts = append(args.opts, WithOutboundRecipientFilter(v.Filter))
 	}
 	return args
 }

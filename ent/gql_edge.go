@@ -44,6 +44,22 @@ func (_m *Account) Mailboxes(ctx context.Context) (result []*Mailbox, err error)
 	return result, err
 }
 
+func (_m *DeliveryAttempt) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *DeliveryAttempt) Recipient(ctx context.Context) (*OutboundRecipient, error) {
+	result, err := _m.Edges.RecipientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRecipient().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Domain) Organization(ctx context.Context) (*Organization, error) {
 	result, err := _m.Edges.OrganizationOrErr()
 	if IsNotLoaded(err) {
@@ -150,6 +166,62 @@ func (_m *Message) Mailbox(ctx context.Context) (*Mailbox, error) {
 	result, err := _m.Edges.MailboxOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryMailbox().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *OutboundMessage) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *OutboundMessage) Domain(ctx context.Context) (*Domain, error) {
+	result, err := _m.Edges.DomainOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDomain().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *OutboundMessage) Recipients(ctx context.Context) (result []*OutboundRecipient, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedRecipients(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.RecipientsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRecipients().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *OutboundRecipient) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *OutboundRecipient) Message(ctx context.Context) (*OutboundMessage, error) {
+	result, err := _m.Edges.MessageOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryMessage().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *OutboundRecipient) AttemptsLog(ctx context.Context) (result []*DeliveryAttempt, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAttemptsLog(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AttemptsLogOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAttemptsLog().All(ctx)
 	}
 	return result, err
 }

@@ -11,11 +11,14 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/lightr-mail/lightr/ent/account"
 	"github.com/lightr-mail/lightr/ent/apikey"
+	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailalias"
 	"github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/message"
 	"github.com/lightr-mail/lightr/ent/organization"
+	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
 
@@ -33,6 +36,11 @@ var accountImplementors = []string{"Account", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Account) IsNode() {}
+
+var deliveryattemptImplementors = []string{"DeliveryAttempt", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DeliveryAttempt) IsNode() {}
 
 var domainImplementors = []string{"Domain", "Node"}
 
@@ -58,6 +66,16 @@ var organizationImplementors = []string{"Organization", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Organization) IsNode() {}
+
+var outboundmessageImplementors = []string{"OutboundMessage", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*OutboundMessage) IsNode() {}
+
+var outboundrecipientImplementors = []string{"OutboundRecipient", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*OutboundRecipient) IsNode() {}
 
 var errNodeInvalidID = &NotFoundError{"node"}
 
@@ -143,6 +161,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			}
 		}
 		return query.Only(ctx)
+	case deliveryattempt.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.DeliveryAttempt.Query().
+			Where(deliveryattempt.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, deliveryattemptImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case domain.Table:
 		var uid pulid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -204,6 +235,32 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			Where(organization.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, organizationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case outboundmessage.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.OutboundMessage.Query().
+			Where(outboundmessage.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, outboundmessageImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case outboundrecipient.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.OutboundRecipient.Query().
+			Where(outboundrecipient.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, outboundrecipientImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -313,6 +370,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 				*noder = node
 			}
 		}
+	case deliveryattempt.Table:
+		query := c.DeliveryAttempt.Query().
+			Where(deliveryattempt.IDIn(ids...))
+		query, err := query.CollectFields(ctx, deliveryattemptImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case domain.Table:
 		query := c.Domain.Query().
 			Where(domain.IDIn(ids...))
@@ -381,6 +454,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 		query := c.Organization.Query().
 			Where(organization.IDIn(ids...))
 		query, err := query.CollectFields(ctx, organizationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case outboundmessage.Table:
+		query := c.OutboundMessage.Query().
+			Where(outboundmessage.IDIn(ids...))
+		query, err := query.CollectFields(ctx, outboundmessageImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case outboundrecipient.Table:
+		query := c.OutboundRecipient.Query().
+			Where(outboundrecipient.IDIn(ids...))
+		query, err := query.CollectFields(ctx, outboundrecipientImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -16,11 +16,14 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/lightr-mail/lightr/ent/account"
 	"github.com/lightr-mail/lightr/ent/apikey"
+	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailalias"
 	"github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/message"
 	"github.com/lightr-mail/lightr/ent/organization"
+	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -746,6 +749,320 @@ func (_m *Account) ToEdge(order *AccountOrder) *AccountEdge {
 		order = DefaultAccountOrder
 	}
 	return &AccountEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DeliveryAttemptEdge is the edge representation of DeliveryAttempt.
+type DeliveryAttemptEdge struct {
+	Node   *DeliveryAttempt `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// DeliveryAttemptConnection is the connection containing edges to DeliveryAttempt.
+type DeliveryAttemptConnection struct {
+	Edges      []*DeliveryAttemptEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *DeliveryAttemptConnection) build(nodes []*DeliveryAttempt, pager *deliveryattemptPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DeliveryAttempt
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DeliveryAttempt {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DeliveryAttempt {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DeliveryAttemptEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DeliveryAttemptEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DeliveryAttemptPaginateOption enables pagination customization.
+type DeliveryAttemptPaginateOption func(*deliveryattemptPager) error
+
+// WithDeliveryAttemptOrder configures pagination ordering.
+func WithDeliveryAttemptOrder(order *DeliveryAttemptOrder) DeliveryAttemptPaginateOption {
+	if order == nil {
+		order = DefaultDeliveryAttemptOrder
+	}
+	o := *order
+	return func(pager *deliveryattemptPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDeliveryAttemptOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDeliveryAttemptFilter configures pagination filter.
+func WithDeliveryAttemptFilter(filter func(*DeliveryAttemptQuery) (*DeliveryAttemptQuery, error)) DeliveryAttemptPaginateOption {
+	return func(pager *deliveryattemptPager) error {
+		if filter == nil {
+			return errors.New("DeliveryAttemptQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type deliveryattemptPager struct {
+	reverse bool
+	order   *DeliveryAttemptOrder
+	filter  func(*DeliveryAttemptQuery) (*DeliveryAttemptQuery, error)
+}
+
+func newDeliveryAttemptPager(opts []DeliveryAttemptPaginateOption, reverse bool) (*deliveryattemptPager, error) {
+	pager := &deliveryattemptPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDeliveryAttemptOrder
+	}
+	return pager, nil
+}
+
+func (p *deliveryattemptPager) applyFilter(query *DeliveryAttemptQuery) (*DeliveryAttemptQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *deliveryattemptPager) toCursor(_m *DeliveryAttempt) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *deliveryattemptPager) applyCursors(query *DeliveryAttemptQuery, after, before *Cursor) (*DeliveryAttemptQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDeliveryAttemptOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *deliveryattemptPager) applyOrder(query *DeliveryAttemptQuery) *DeliveryAttemptQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDeliveryAttemptOrder.Field {
+		query = query.Order(DefaultDeliveryAttemptOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *deliveryattemptPager) orderExpr(query *DeliveryAttemptQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDeliveryAttemptOrder.Field {
+			b.Comma().Ident(DefaultDeliveryAttemptOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DeliveryAttempt.
+func (_m *DeliveryAttemptQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DeliveryAttemptPaginateOption,
+) (*DeliveryAttemptConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDeliveryAttemptPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DeliveryAttemptConnection{Edges: []*DeliveryAttemptEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// DeliveryAttemptOrderFieldCreatedAt orders DeliveryAttempt by created_at.
+	DeliveryAttemptOrderFieldCreatedAt = &DeliveryAttemptOrderField{
+		Value: func(_m *DeliveryAttempt) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: deliveryattempt.FieldCreatedAt,
+		toTerm: deliveryattempt.ByCreatedAt,
+		toCursor: func(_m *DeliveryAttempt) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// DeliveryAttemptOrderFieldUpdatedAt orders DeliveryAttempt by updated_at.
+	DeliveryAttemptOrderFieldUpdatedAt = &DeliveryAttemptOrderField{
+		Value: func(_m *DeliveryAttempt) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: deliveryattempt.FieldUpdatedAt,
+		toTerm: deliveryattempt.ByUpdatedAt,
+		toCursor: func(_m *DeliveryAttempt) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f DeliveryAttemptOrderField) String() string {
+	var str string
+	switch f.column {
+	case DeliveryAttemptOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case DeliveryAttemptOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f DeliveryAttemptOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *DeliveryAttemptOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("DeliveryAttemptOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *DeliveryAttemptOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *DeliveryAttemptOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid DeliveryAttemptOrderField", str)
+	}
+	return nil
+}
+
+// DeliveryAttemptOrderField defines the ordering field of DeliveryAttempt.
+type DeliveryAttemptOrderField struct {
+	// Value extracts the ordering value from the given DeliveryAttempt.
+	Value    func(*DeliveryAttempt) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) deliveryattempt.OrderOption
+	toCursor func(*DeliveryAttempt) Cursor
+}
+
+// DeliveryAttemptOrder defines the ordering of DeliveryAttempt.
+type DeliveryAttemptOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *DeliveryAttemptOrderField `json:"field"`
+}
+
+// DefaultDeliveryAttemptOrder is the default ordering of DeliveryAttempt.
+var DefaultDeliveryAttemptOrder = &DeliveryAttemptOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DeliveryAttemptOrderField{
+		Value: func(_m *DeliveryAttempt) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: deliveryattempt.FieldID,
+		toTerm: deliveryattempt.ByID,
+		toCursor: func(_m *DeliveryAttempt) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DeliveryAttempt into DeliveryAttemptEdge.
+func (_m *DeliveryAttempt) ToEdge(order *DeliveryAttemptOrder) *DeliveryAttemptEdge {
+	if order == nil {
+		order = DefaultDeliveryAttemptOrder
+	}
+	return &DeliveryAttemptEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -2463,6 +2780,634 @@ func (_m *Organization) ToEdge(order *OrganizationOrder) *OrganizationEdge {
 		order = DefaultOrganizationOrder
 	}
 	return &OrganizationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// OutboundMessageEdge is the edge representation of OutboundMessage.
+type OutboundMessageEdge struct {
+	Node   *OutboundMessage `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// OutboundMessageConnection is the connection containing edges to OutboundMessage.
+type OutboundMessageConnection struct {
+	Edges      []*OutboundMessageEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *OutboundMessageConnection) build(nodes []*OutboundMessage, pager *outboundmessagePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *OutboundMessage
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *OutboundMessage {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *OutboundMessage {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*OutboundMessageEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &OutboundMessageEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// OutboundMessagePaginateOption enables pagination customization.
+type OutboundMessagePaginateOption func(*outboundmessagePager) error
+
+// WithOutboundMessageOrder configures pagination ordering.
+func WithOutboundMessageOrder(order *OutboundMessageOrder) OutboundMessagePaginateOption {
+	if order == nil {
+		order = DefaultOutboundMessageOrder
+	}
+	o := *order
+	return func(pager *outboundmessagePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultOutboundMessageOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithOutboundMessageFilter configures pagination filter.
+func WithOutboundMessageFilter(filter func(*OutboundMessageQuery) (*OutboundMessageQuery, error)) OutboundMessagePaginateOption {
+	return func(pager *outboundmessagePager) error {
+		if filter == nil {
+			return errors.New("OutboundMessageQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type outboundmessagePager struct {
+	reverse bool
+	order   *OutboundMessageOrder
+	filter  func(*OutboundMessageQuery) (*OutboundMessageQuery, error)
+}
+
+func newOutboundMessagePager(opts []OutboundMessagePaginateOption, reverse bool) (*outboundmessagePager, error) {
+	pager := &outboundmessagePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultOutboundMessageOrder
+	}
+	return pager, nil
+}
+
+func (p *outboundmessagePager) applyFilter(query *OutboundMessageQuery) (*OutboundMessageQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *outboundmessagePager) toCursor(_m *OutboundMessage) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *outboundmessagePager) applyCursors(query *OutboundMessageQuery, after, before *Cursor) (*OutboundMessageQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultOutboundMessageOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *outboundmessagePager) applyOrder(query *OutboundMessageQuery) *OutboundMessageQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultOutboundMessageOrder.Field {
+		query = query.Order(DefaultOutboundMessageOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *outboundmessagePager) orderExpr(query *OutboundMessageQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultOutboundMessageOrder.Field {
+			b.Comma().Ident(DefaultOutboundMessageOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to OutboundMessage.
+func (_m *OutboundMessageQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...OutboundMessagePaginateOption,
+) (*OutboundMessageConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newOutboundMessagePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &OutboundMessageConnection{Edges: []*OutboundMessageEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// OutboundMessageOrderFieldCreatedAt orders OutboundMessage by created_at.
+	OutboundMessageOrderFieldCreatedAt = &OutboundMessageOrderField{
+		Value: func(_m *OutboundMessage) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: outboundmessage.FieldCreatedAt,
+		toTerm: outboundmessage.ByCreatedAt,
+		toCursor: func(_m *OutboundMessage) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// OutboundMessageOrderFieldUpdatedAt orders OutboundMessage by updated_at.
+	OutboundMessageOrderFieldUpdatedAt = &OutboundMessageOrderField{
+		Value: func(_m *OutboundMessage) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: outboundmessage.FieldUpdatedAt,
+		toTerm: outboundmessage.ByUpdatedAt,
+		toCursor: func(_m *OutboundMessage) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f OutboundMessageOrderField) String() string {
+	var str string
+	switch f.column {
+	case OutboundMessageOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case OutboundMessageOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f OutboundMessageOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *OutboundMessageOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("OutboundMessageOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *OutboundMessageOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *OutboundMessageOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid OutboundMessageOrderField", str)
+	}
+	return nil
+}
+
+// OutboundMessageOrderField defines the ordering field of OutboundMessage.
+type OutboundMessageOrderField struct {
+	// Value extracts the ordering value from the given OutboundMessage.
+	Value    func(*OutboundMessage) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) outboundmessage.OrderOption
+	toCursor func(*OutboundMessage) Cursor
+}
+
+// OutboundMessageOrder defines the ordering of OutboundMessage.
+type OutboundMessageOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *OutboundMessageOrderField `json:"field"`
+}
+
+// DefaultOutboundMessageOrder is the default ordering of OutboundMessage.
+var DefaultOutboundMessageOrder = &OutboundMessageOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &OutboundMessageOrderField{
+		Value: func(_m *OutboundMessage) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: outboundmessage.FieldID,
+		toTerm: outboundmessage.ByID,
+		toCursor: func(_m *OutboundMessage) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts OutboundMessage into OutboundMessageEdge.
+func (_m *OutboundMessage) ToEdge(order *OutboundMessageOrder) *OutboundMessageEdge {
+	if order == nil {
+		order = DefaultOutboundMessageOrder
+	}
+	return &OutboundMessageEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// OutboundRecipientEdge is the edge representation of OutboundRecipient.
+type OutboundRecipientEdge struct {
+	Node   *OutboundRecipient `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// OutboundRecipientConnection is the connection containing edges to OutboundRecipient.
+type OutboundRecipientConnection struct {
+	Edges      []*OutboundRecipientEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *OutboundRecipientConnection) build(nodes []*OutboundRecipient, pager *outboundrecipientPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *OutboundRecipient
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *OutboundRecipient {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *OutboundRecipient {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*OutboundRecipientEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &OutboundRecipientEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// OutboundRecipientPaginateOption enables pagination customization.
+type OutboundRecipientPaginateOption func(*outboundrecipientPager) error
+
+// WithOutboundRecipientOrder configures pagination ordering.
+func WithOutboundRecipientOrder(order *OutboundRecipientOrder) OutboundRecipientPaginateOption {
+	if order == nil {
+		order = DefaultOutboundRecipientOrder
+	}
+	o := *order
+	return func(pager *outboundrecipientPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultOutboundRecipientOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithOutboundRecipientFilter configures pagination filter.
+func WithOutboundRecipientFilter(filter func(*OutboundRecipientQuery) (*OutboundRecipientQuery, error)) OutboundRecipientPaginateOption {
+	return func(pager *outboundrecipientPager) error {
+		if filter == nil {
+			return errors.New("OutboundRecipientQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type outboundrecipientPager struct {
+	reverse bool
+	order   *OutboundRecipientOrder
+	filter  func(*OutboundRecipientQuery) (*OutboundRecipientQuery, error)
+}
+
+func newOutboundRecipientPager(opts []OutboundRecipientPaginateOption, reverse bool) (*outboundrecipientPager, error) {
+	pager := &outboundrecipientPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultOutboundRecipientOrder
+	}
+	return pager, nil
+}
+
+func (p *outboundrecipientPager) applyFilter(query *OutboundRecipientQuery) (*OutboundRecipientQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *outboundrecipientPager) toCursor(_m *OutboundRecipient) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *outboundrecipientPager) applyCursors(query *OutboundRecipientQuery, after, before *Cursor) (*OutboundRecipientQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultOutboundRecipientOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *outboundrecipientPager) applyOrder(query *OutboundRecipientQuery) *OutboundRecipientQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultOutboundRecipientOrder.Field {
+		query = query.Order(DefaultOutboundRecipientOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *outboundrecipientPager) orderExpr(query *OutboundRecipientQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultOutboundRecipientOrder.Field {
+			b.Comma().Ident(DefaultOutboundRecipientOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to OutboundRecipient.
+func (_m *OutboundRecipientQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...OutboundRecipientPaginateOption,
+) (*OutboundRecipientConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newOutboundRecipientPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &OutboundRecipientConnection{Edges: []*OutboundRecipientEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// OutboundRecipientOrderFieldCreatedAt orders OutboundRecipient by created_at.
+	OutboundRecipientOrderFieldCreatedAt = &OutboundRecipientOrderField{
+		Value: func(_m *OutboundRecipient) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: outboundrecipient.FieldCreatedAt,
+		toTerm: outboundrecipient.ByCreatedAt,
+		toCursor: func(_m *OutboundRecipient) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// OutboundRecipientOrderFieldUpdatedAt orders OutboundRecipient by updated_at.
+	OutboundRecipientOrderFieldUpdatedAt = &OutboundRecipientOrderField{
+		Value: func(_m *OutboundRecipient) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: outboundrecipient.FieldUpdatedAt,
+		toTerm: outboundrecipient.ByUpdatedAt,
+		toCursor: func(_m *OutboundRecipient) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f OutboundRecipientOrderField) String() string {
+	var str string
+	switch f.column {
+	case OutboundRecipientOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case OutboundRecipientOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f OutboundRecipientOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *OutboundRecipientOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("OutboundRecipientOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *OutboundRecipientOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *OutboundRecipientOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid OutboundRecipientOrderField", str)
+	}
+	return nil
+}
+
+// OutboundRecipientOrderField defines the ordering field of OutboundRecipient.
+type OutboundRecipientOrderField struct {
+	// Value extracts the ordering value from the given OutboundRecipient.
+	Value    func(*OutboundRecipient) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) outboundrecipient.OrderOption
+	toCursor func(*OutboundRecipient) Cursor
+}
+
+// OutboundRecipientOrder defines the ordering of OutboundRecipient.
+type OutboundRecipientOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *OutboundRecipientOrderField `json:"field"`
+}
+
+// DefaultOutboundRecipientOrder is the default ordering of OutboundRecipient.
+var DefaultOutboundRecipientOrder = &OutboundRecipientOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &OutboundRecipientOrderField{
+		Value: func(_m *OutboundRecipient) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: outboundrecipient.FieldID,
+		toTerm: outboundrecipient.ByID,
+		toCursor: func(_m *OutboundRecipient) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts OutboundRecipient into OutboundRecipientEdge.
+func (_m *OutboundRecipient) ToEdge(order *OutboundRecipientOrder) *OutboundRecipientEdge {
+	if order == nil {
+		order = DefaultOutboundRecipientOrder
+	}
+	return &OutboundRecipientEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -9,11 +9,14 @@ import (
 
 	"github.com/lightr-mail/lightr/ent/account"
 	"github.com/lightr-mail/lightr/ent/apikey"
+	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailalias"
 	"github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/message"
 	"github.com/lightr-mail/lightr/ent/organization"
+	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/predicate"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
@@ -1141,6 +1144,616 @@ func (i *AccountWhereInput) P() (predicate.Account, error) {
 		return predicates[0], nil
 	default:
 		return account.And(predicates...), nil
+	}
+}
+
+// DeliveryAttemptWhereInput represents a where input for filtering DeliveryAttempt queries.
+type DeliveryAttemptWhereInput struct {
+	Predicates []predicate.DeliveryAttempt  `json:"-"`
+	Not        *DeliveryAttemptWhereInput   `json:"not,omitempty"`
+	Or         []*DeliveryAttemptWhereInput `json:"or,omitempty"`
+	And        []*DeliveryAttemptWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *pulid.ID  `json:"id,omitempty"`
+	IDNEQ   *pulid.ID  `json:"idNEQ,omitempty"`
+	IDIn    []pulid.ID `json:"idIn,omitempty"`
+	IDNotIn []pulid.ID `json:"idNotIn,omitempty"`
+	IDGT    *pulid.ID  `json:"idGT,omitempty"`
+	IDGTE   *pulid.ID  `json:"idGTE,omitempty"`
+	IDLT    *pulid.ID  `json:"idLT,omitempty"`
+	IDLTE   *pulid.ID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "organization_id" field predicates.
+	OrganizationID             *pulid.ID  `json:"organizationID,omitempty"`
+	OrganizationIDNEQ          *pulid.ID  `json:"organizationIDNEQ,omitempty"`
+	OrganizationIDIn           []pulid.ID `json:"organizationIDIn,omitempty"`
+	OrganizationIDNotIn        []pulid.ID `json:"organizationIDNotIn,omitempty"`
+	OrganizationIDGT           *pulid.ID  `json:"organizationIDGT,omitempty"`
+	OrganizationIDGTE          *pulid.ID  `json:"organizationIDGTE,omitempty"`
+	OrganizationIDLT           *pulid.ID  `json:"organizationIDLT,omitempty"`
+	OrganizationIDLTE          *pulid.ID  `json:"organizationIDLTE,omitempty"`
+	OrganizationIDContains     *pulid.ID  `json:"organizationIDContains,omitempty"`
+	OrganizationIDHasPrefix    *pulid.ID  `json:"organizationIDHasPrefix,omitempty"`
+	OrganizationIDHasSuffix    *pulid.ID  `json:"organizationIDHasSuffix,omitempty"`
+	OrganizationIDEqualFold    *pulid.ID  `json:"organizationIDEqualFold,omitempty"`
+	OrganizationIDContainsFold *pulid.ID  `json:"organizationIDContainsFold,omitempty"`
+
+	// "recipient_id" field predicates.
+	RecipientID             *pulid.ID  `json:"recipientID,omitempty"`
+	RecipientIDNEQ          *pulid.ID  `json:"recipientIDNEQ,omitempty"`
+	RecipientIDIn           []pulid.ID `json:"recipientIDIn,omitempty"`
+	RecipientIDNotIn        []pulid.ID `json:"recipientIDNotIn,omitempty"`
+	RecipientIDGT           *pulid.ID  `json:"recipientIDGT,omitempty"`
+	RecipientIDGTE          *pulid.ID  `json:"recipientIDGTE,omitempty"`
+	RecipientIDLT           *pulid.ID  `json:"recipientIDLT,omitempty"`
+	RecipientIDLTE          *pulid.ID  `json:"recipientIDLTE,omitempty"`
+	RecipientIDContains     *pulid.ID  `json:"recipientIDContains,omitempty"`
+	RecipientIDHasPrefix    *pulid.ID  `json:"recipientIDHasPrefix,omitempty"`
+	RecipientIDHasSuffix    *pulid.ID  `json:"recipientIDHasSuffix,omitempty"`
+	RecipientIDEqualFold    *pulid.ID  `json:"recipientIDEqualFold,omitempty"`
+	RecipientIDContainsFold *pulid.ID  `json:"recipientIDContainsFold,omitempty"`
+
+	// "result" field predicates.
+	Result      *deliveryattempt.Result  `json:"result,omitempty"`
+	ResultNEQ   *deliveryattempt.Result  `json:"resultNEQ,omitempty"`
+	ResultIn    []deliveryattempt.Result `json:"resultIn,omitempty"`
+	ResultNotIn []deliveryattempt.Result `json:"resultNotIn,omitempty"`
+
+	// "smtp_code" field predicates.
+	SMTPCode       *int  `json:"smtpCode,omitempty"`
+	SMTPCodeNEQ    *int  `json:"smtpCodeNEQ,omitempty"`
+	SMTPCodeIn     []int `json:"smtpCodeIn,omitempty"`
+	SMTPCodeNotIn  []int `json:"smtpCodeNotIn,omitempty"`
+	SMTPCodeGT     *int  `json:"smtpCodeGT,omitempty"`
+	SMTPCodeGTE    *int  `json:"smtpCodeGTE,omitempty"`
+	SMTPCodeLT     *int  `json:"smtpCodeLT,omitempty"`
+	SMTPCodeLTE    *int  `json:"smtpCodeLTE,omitempty"`
+	SMTPCodeIsNil  bool  `json:"smtpCodeIsNil,omitempty"`
+	SMTPCodeNotNil bool  `json:"smtpCodeNotNil,omitempty"`
+
+	// "enhanced_code" field predicates.
+	EnhancedCode             *string  `json:"enhancedCode,omitempty"`
+	EnhancedCodeNEQ          *string  `json:"enhancedCodeNEQ,omitempty"`
+	EnhancedCodeIn           []string `json:"enhancedCodeIn,omitempty"`
+	EnhancedCodeNotIn        []string `json:"enhancedCodeNotIn,omitempty"`
+	EnhancedCodeGT           *string  `json:"enhancedCodeGT,omitempty"`
+	EnhancedCodeGTE          *string  `json:"enhancedCodeGTE,omitempty"`
+	EnhancedCodeLT           *string  `json:"enhancedCodeLT,omitempty"`
+	EnhancedCodeLTE          *string  `json:"enhancedCodeLTE,omitempty"`
+	EnhancedCodeContains     *string  `json:"enhancedCodeContains,omitempty"`
+	EnhancedCodeHasPrefix    *string  `json:"enhancedCodeHasPrefix,omitempty"`
+	EnhancedCodeHasSuffix    *string  `json:"enhancedCodeHasSuffix,omitempty"`
+	EnhancedCodeEqualFold    *string  `json:"enhancedCodeEqualFold,omitempty"`
+	EnhancedCodeContainsFold *string  `json:"enhancedCodeContainsFold,omitempty"`
+
+	// "response" field predicates.
+	Response             *string  `json:"response,omitempty"`
+	ResponseNEQ          *string  `json:"responseNEQ,omitempty"`
+	ResponseIn           []string `json:"responseIn,omitempty"`
+	ResponseNotIn        []string `json:"responseNotIn,omitempty"`
+	ResponseGT           *string  `json:"responseGT,omitempty"`
+	ResponseGTE          *string  `json:"responseGTE,omitempty"`
+	ResponseLT           *string  `json:"responseLT,omitempty"`
+	ResponseLTE          *string  `json:"responseLTE,omitempty"`
+	ResponseContains     *string  `json:"responseContains,omitempty"`
+	ResponseHasPrefix    *string  `json:"responseHasPrefix,omitempty"`
+	ResponseHasSuffix    *string  `json:"responseHasSuffix,omitempty"`
+	ResponseEqualFold    *string  `json:"responseEqualFold,omitempty"`
+	ResponseContainsFold *string  `json:"responseContainsFold,omitempty"`
+
+	// "remote_mx" field predicates.
+	RemoteMx             *string  `json:"remoteMx,omitempty"`
+	RemoteMxNEQ          *string  `json:"remoteMxNEQ,omitempty"`
+	RemoteMxIn           []string `json:"remoteMxIn,omitempty"`
+	RemoteMxNotIn        []string `json:"remoteMxNotIn,omitempty"`
+	RemoteMxGT           *string  `json:"remoteMxGT,omitempty"`
+	RemoteMxGTE          *string  `json:"remoteMxGTE,omitempty"`
+	RemoteMxLT           *string  `json:"remoteMxLT,omitempty"`
+	RemoteMxLTE          *string  `json:"remoteMxLTE,omitempty"`
+	RemoteMxContains     *string  `json:"remoteMxContains,omitempty"`
+	RemoteMxHasPrefix    *string  `json:"remoteMxHasPrefix,omitempty"`
+	RemoteMxHasSuffix    *string  `json:"remoteMxHasSuffix,omitempty"`
+	RemoteMxEqualFold    *string  `json:"remoteMxEqualFold,omitempty"`
+	RemoteMxContainsFold *string  `json:"remoteMxContainsFold,omitempty"`
+
+	// "tls" field predicates.
+	TLS    *bool `json:"tls,omitempty"`
+	TLSNEQ *bool `json:"tlsNEQ,omitempty"`
+
+	// "duration_ms" field predicates.
+	DurationMs      *int64  `json:"durationMs,omitempty"`
+	DurationMsNEQ   *int64  `json:"durationMsNEQ,omitempty"`
+	DurationMsIn    []int64 `json:"durationMsIn,omitempty"`
+	DurationMsNotIn []int64 `json:"durationMsNotIn,omitempty"`
+	DurationMsGT    *int64  `json:"durationMsGT,omitempty"`
+	DurationMsGTE   *int64  `json:"durationMsGTE,omitempty"`
+	DurationMsLT    *int64  `json:"durationMsLT,omitempty"`
+	DurationMsLTE   *int64  `json:"durationMsLTE,omitempty"`
+
+	// "organization" edge predicates.
+	HasOrganization     *bool                     `json:"hasOrganization,omitempty"`
+	HasOrganizationWith []*OrganizationWhereInput `json:"hasOrganizationWith,omitempty"`
+
+	// "recipient" edge predicates.
+	HasRecipient     *bool                          `json:"hasRecipient,omitempty"`
+	HasRecipientWith []*OutboundRecipientWhereInput `json:"hasRecipientWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *DeliveryAttemptWhereInput) AddPredicates(predicates ...predicate.DeliveryAttempt) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the DeliveryAttemptWhereInput filter on the DeliveryAttemptQuery builder.
+func (i *DeliveryAttemptWhereInput) Filter(q *DeliveryAttemptQuery) (*DeliveryAttemptQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyDeliveryAttemptWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyDeliveryAttemptWhereInput is returned in case the DeliveryAttemptWhereInput is empty.
+var ErrEmptyDeliveryAttemptWhereInput = errors.New("ent: empty predicate DeliveryAttemptWhereInput")
+
+// P returns a predicate for filtering deliveryattempts.
+// An error is returned if the input is empty or invalid.
+func (i *DeliveryAttemptWhereInput) P() (predicate.DeliveryAttempt, error) {
+	var predicates []predicate.DeliveryAttempt
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, deliveryattempt.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.DeliveryAttempt, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, deliveryattempt.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.DeliveryAttempt, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, deliveryattempt.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, deliveryattempt.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, deliveryattempt.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, deliveryattempt.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, deliveryattempt.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, deliveryattempt.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, deliveryattempt.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, deliveryattempt.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, deliveryattempt.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, deliveryattempt.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, deliveryattempt.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, deliveryattempt.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, deliveryattempt.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, deliveryattempt.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, deliveryattempt.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, deliveryattempt.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, deliveryattempt.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, deliveryattempt.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, deliveryattempt.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, deliveryattempt.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, deliveryattempt.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, deliveryattempt.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.OrganizationID != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDEQ(*i.OrganizationID))
+	}
+	if i.OrganizationIDNEQ != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDNEQ(*i.OrganizationIDNEQ))
+	}
+	if len(i.OrganizationIDIn) > 0 {
+		predicates = append(predicates, deliveryattempt.OrganizationIDIn(i.OrganizationIDIn...))
+	}
+	if len(i.OrganizationIDNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.OrganizationIDNotIn(i.OrganizationIDNotIn...))
+	}
+	if i.OrganizationIDGT != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDGT(*i.OrganizationIDGT))
+	}
+	if i.OrganizationIDGTE != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDGTE(*i.OrganizationIDGTE))
+	}
+	if i.OrganizationIDLT != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDLT(*i.OrganizationIDLT))
+	}
+	if i.OrganizationIDLTE != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDLTE(*i.OrganizationIDLTE))
+	}
+	if i.OrganizationIDContains != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDContains(*i.OrganizationIDContains))
+	}
+	if i.OrganizationIDHasPrefix != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDHasPrefix(*i.OrganizationIDHasPrefix))
+	}
+	if i.OrganizationIDHasSuffix != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDHasSuffix(*i.OrganizationIDHasSuffix))
+	}
+	if i.OrganizationIDEqualFold != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDEqualFold(*i.OrganizationIDEqualFold))
+	}
+	if i.OrganizationIDContainsFold != nil {
+		predicates = append(predicates, deliveryattempt.OrganizationIDContainsFold(*i.OrganizationIDContainsFold))
+	}
+	if i.RecipientID != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDEQ(*i.RecipientID))
+	}
+	if i.RecipientIDNEQ != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDNEQ(*i.RecipientIDNEQ))
+	}
+	if len(i.RecipientIDIn) > 0 {
+		predicates = append(predicates, deliveryattempt.RecipientIDIn(i.RecipientIDIn...))
+	}
+	if len(i.RecipientIDNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.RecipientIDNotIn(i.RecipientIDNotIn...))
+	}
+	if i.RecipientIDGT != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDGT(*i.RecipientIDGT))
+	}
+	if i.RecipientIDGTE != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDGTE(*i.RecipientIDGTE))
+	}
+	if i.RecipientIDLT != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDLT(*i.RecipientIDLT))
+	}
+	if i.RecipientIDLTE != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDLTE(*i.RecipientIDLTE))
+	}
+	if i.RecipientIDContains != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDContains(*i.RecipientIDContains))
+	}
+	if i.RecipientIDHasPrefix != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDHasPrefix(*i.RecipientIDHasPrefix))
+	}
+	if i.RecipientIDHasSuffix != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDHasSuffix(*i.RecipientIDHasSuffix))
+	}
+	if i.RecipientIDEqualFold != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDEqualFold(*i.RecipientIDEqualFold))
+	}
+	if i.RecipientIDContainsFold != nil {
+		predicates = append(predicates, deliveryattempt.RecipientIDContainsFold(*i.RecipientIDContainsFold))
+	}
+	if i.Result != nil {
+		predicates = append(predicates, deliveryattempt.ResultEQ(*i.Result))
+	}
+	if i.ResultNEQ != nil {
+		predicates = append(predicates, deliveryattempt.ResultNEQ(*i.ResultNEQ))
+	}
+	if len(i.ResultIn) > 0 {
+		predicates = append(predicates, deliveryattempt.ResultIn(i.ResultIn...))
+	}
+	if len(i.ResultNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.ResultNotIn(i.ResultNotIn...))
+	}
+	if i.SMTPCode != nil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeEQ(*i.SMTPCode))
+	}
+	if i.SMTPCodeNEQ != nil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeNEQ(*i.SMTPCodeNEQ))
+	}
+	if len(i.SMTPCodeIn) > 0 {
+		predicates = append(predicates, deliveryattempt.SMTPCodeIn(i.SMTPCodeIn...))
+	}
+	if len(i.SMTPCodeNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.SMTPCodeNotIn(i.SMTPCodeNotIn...))
+	}
+	if i.SMTPCodeGT != nil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeGT(*i.SMTPCodeGT))
+	}
+	if i.SMTPCodeGTE != nil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeGTE(*i.SMTPCodeGTE))
+	}
+	if i.SMTPCodeLT != nil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeLT(*i.SMTPCodeLT))
+	}
+	if i.SMTPCodeLTE != nil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeLTE(*i.SMTPCodeLTE))
+	}
+	if i.SMTPCodeIsNil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeIsNil())
+	}
+	if i.SMTPCodeNotNil {
+		predicates = append(predicates, deliveryattempt.SMTPCodeNotNil())
+	}
+	if i.EnhancedCode != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeEQ(*i.EnhancedCode))
+	}
+	if i.EnhancedCodeNEQ != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeNEQ(*i.EnhancedCodeNEQ))
+	}
+	if len(i.EnhancedCodeIn) > 0 {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeIn(i.EnhancedCodeIn...))
+	}
+	if len(i.EnhancedCodeNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeNotIn(i.EnhancedCodeNotIn...))
+	}
+	if i.EnhancedCodeGT != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeGT(*i.EnhancedCodeGT))
+	}
+	if i.EnhancedCodeGTE != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeGTE(*i.EnhancedCodeGTE))
+	}
+	if i.EnhancedCodeLT != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeLT(*i.EnhancedCodeLT))
+	}
+	if i.EnhancedCodeLTE != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeLTE(*i.EnhancedCodeLTE))
+	}
+	if i.EnhancedCodeContains != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeContains(*i.EnhancedCodeContains))
+	}
+	if i.EnhancedCodeHasPrefix != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeHasPrefix(*i.EnhancedCodeHasPrefix))
+	}
+	if i.EnhancedCodeHasSuffix != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeHasSuffix(*i.EnhancedCodeHasSuffix))
+	}
+	if i.EnhancedCodeEqualFold != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeEqualFold(*i.EnhancedCodeEqualFold))
+	}
+	if i.EnhancedCodeContainsFold != nil {
+		predicates = append(predicates, deliveryattempt.EnhancedCodeContainsFold(*i.EnhancedCodeContainsFold))
+	}
+	if i.Response != nil {
+		predicates = append(predicates, deliveryattempt.ResponseEQ(*i.Response))
+	}
+	if i.ResponseNEQ != nil {
+		predicates = append(predicates, deliveryattempt.ResponseNEQ(*i.ResponseNEQ))
+	}
+	if len(i.ResponseIn) > 0 {
+		predicates = append(predicates, deliveryattempt.ResponseIn(i.ResponseIn...))
+	}
+	if len(i.ResponseNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.ResponseNotIn(i.ResponseNotIn...))
+	}
+	if i.ResponseGT != nil {
+		predicates = append(predicates, deliveryattempt.ResponseGT(*i.ResponseGT))
+	}
+	if i.ResponseGTE != nil {
+		predicates = append(predicates, deliveryattempt.ResponseGTE(*i.ResponseGTE))
+	}
+	if i.ResponseLT != nil {
+		predicates = append(predicates, deliveryattempt.ResponseLT(*i.ResponseLT))
+	}
+	if i.ResponseLTE != nil {
+		predicates = append(predicates, deliveryattempt.ResponseLTE(*i.ResponseLTE))
+	}
+	if i.ResponseContains != nil {
+		predicates = append(predicates, deliveryattempt.ResponseContains(*i.ResponseContains))
+	}
+	if i.ResponseHasPrefix != nil {
+		predicates = append(predicates, deliveryattempt.ResponseHasPrefix(*i.ResponseHasPrefix))
+	}
+	if i.ResponseHasSuffix != nil {
+		predicates = append(predicates, deliveryattempt.ResponseHasSuffix(*i.ResponseHasSuffix))
+	}
+	if i.ResponseEqualFold != nil {
+		predicates = append(predicates, deliveryattempt.ResponseEqualFold(*i.ResponseEqualFold))
+	}
+	if i.ResponseContainsFold != nil {
+		predicates = append(predicates, deliveryattempt.ResponseContainsFold(*i.ResponseContainsFold))
+	}
+	if i.RemoteMx != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxEQ(*i.RemoteMx))
+	}
+	if i.RemoteMxNEQ != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxNEQ(*i.RemoteMxNEQ))
+	}
+	if len(i.RemoteMxIn) > 0 {
+		predicates = append(predicates, deliveryattempt.RemoteMxIn(i.RemoteMxIn...))
+	}
+	if len(i.RemoteMxNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.RemoteMxNotIn(i.RemoteMxNotIn...))
+	}
+	if i.RemoteMxGT != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxGT(*i.RemoteMxGT))
+	}
+	if i.RemoteMxGTE != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxGTE(*i.RemoteMxGTE))
+	}
+	if i.RemoteMxLT != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxLT(*i.RemoteMxLT))
+	}
+	if i.RemoteMxLTE != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxLTE(*i.RemoteMxLTE))
+	}
+	if i.RemoteMxContains != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxContains(*i.RemoteMxContains))
+	}
+	if i.RemoteMxHasPrefix != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxHasPrefix(*i.RemoteMxHasPrefix))
+	}
+	if i.RemoteMxHasSuffix != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxHasSuffix(*i.RemoteMxHasSuffix))
+	}
+	if i.RemoteMxEqualFold != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxEqualFold(*i.RemoteMxEqualFold))
+	}
+	if i.RemoteMxContainsFold != nil {
+		predicates = append(predicates, deliveryattempt.RemoteMxContainsFold(*i.RemoteMxContainsFold))
+	}
+	if i.TLS != nil {
+		predicates = append(predicates, deliveryattempt.TLSEQ(*i.TLS))
+	}
+	if i.TLSNEQ != nil {
+		predicates = append(predicates, deliveryattempt.TLSNEQ(*i.TLSNEQ))
+	}
+	if i.DurationMs != nil {
+		predicates = append(predicates, deliveryattempt.DurationMsEQ(*i.DurationMs))
+	}
+	if i.DurationMsNEQ != nil {
+		predicates = append(predicates, deliveryattempt.DurationMsNEQ(*i.DurationMsNEQ))
+	}
+	if len(i.DurationMsIn) > 0 {
+		predicates = append(predicates, deliveryattempt.DurationMsIn(i.DurationMsIn...))
+	}
+	if len(i.DurationMsNotIn) > 0 {
+		predicates = append(predicates, deliveryattempt.DurationMsNotIn(i.DurationMsNotIn...))
+	}
+	if i.DurationMsGT != nil {
+		predicates = append(predicates, deliveryattempt.DurationMsGT(*i.DurationMsGT))
+	}
+	if i.DurationMsGTE != nil {
+		predicates = append(predicates, deliveryattempt.DurationMsGTE(*i.DurationMsGTE))
+	}
+	if i.DurationMsLT != nil {
+		predicates = append(predicates, deliveryattempt.DurationMsLT(*i.DurationMsLT))
+	}
+	if i.DurationMsLTE != nil {
+		predicates = append(predicates, deliveryattempt.DurationMsLTE(*i.DurationMsLTE))
+	}
+
+	if i.HasOrganization != nil {
+		p := deliveryattempt.HasOrganization()
+		if !*i.HasOrganization {
+			p = deliveryattempt.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasOrganizationWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasOrganizationWith))
+		for _, w := range i.HasOrganizationWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasOrganizationWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, deliveryattempt.HasOrganizationWith(with...))
+	}
+	if i.HasRecipient != nil {
+		p := deliveryattempt.HasRecipient()
+		if !*i.HasRecipient {
+			p = deliveryattempt.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRecipientWith) > 0 {
+		with := make([]predicate.OutboundRecipient, 0, len(i.HasRecipientWith))
+		for _, w := range i.HasRecipientWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRecipientWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, deliveryattempt.HasRecipientWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyDeliveryAttemptWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return deliveryattempt.And(predicates...), nil
 	}
 }
 
@@ -4319,5 +4932,1381 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 		return predicates[0], nil
 	default:
 		return organization.And(predicates...), nil
+	}
+}
+
+// OutboundMessageWhereInput represents a where input for filtering OutboundMessage queries.
+type OutboundMessageWhereInput struct {
+	Predicates []predicate.OutboundMessage  `json:"-"`
+	Not        *OutboundMessageWhereInput   `json:"not,omitempty"`
+	Or         []*OutboundMessageWhereInput `json:"or,omitempty"`
+	And        []*OutboundMessageWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *pulid.ID  `json:"id,omitempty"`
+	IDNEQ   *pulid.ID  `json:"idNEQ,omitempty"`
+	IDIn    []pulid.ID `json:"idIn,omitempty"`
+	IDNotIn []pulid.ID `json:"idNotIn,omitempty"`
+	IDGT    *pulid.ID  `json:"idGT,omitempty"`
+	IDGTE   *pulid.ID  `json:"idGTE,omitempty"`
+	IDLT    *pulid.ID  `json:"idLT,omitempty"`
+	IDLTE   *pulid.ID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "organization_id" field predicates.
+	OrganizationID             *pulid.ID  `json:"organizationID,omitempty"`
+	OrganizationIDNEQ          *pulid.ID  `json:"organizationIDNEQ,omitempty"`
+	OrganizationIDIn           []pulid.ID `json:"organizationIDIn,omitempty"`
+	OrganizationIDNotIn        []pulid.ID `json:"organizationIDNotIn,omitempty"`
+	OrganizationIDGT           *pulid.ID  `json:"organizationIDGT,omitempty"`
+	OrganizationIDGTE          *pulid.ID  `json:"organizationIDGTE,omitempty"`
+	OrganizationIDLT           *pulid.ID  `json:"organizationIDLT,omitempty"`
+	OrganizationIDLTE          *pulid.ID  `json:"organizationIDLTE,omitempty"`
+	OrganizationIDContains     *pulid.ID  `json:"organizationIDContains,omitempty"`
+	OrganizationIDHasPrefix    *pulid.ID  `json:"organizationIDHasPrefix,omitempty"`
+	OrganizationIDHasSuffix    *pulid.ID  `json:"organizationIDHasSuffix,omitempty"`
+	OrganizationIDEqualFold    *pulid.ID  `json:"organizationIDEqualFold,omitempty"`
+	OrganizationIDContainsFold *pulid.ID  `json:"organizationIDContainsFold,omitempty"`
+
+	// "domain_id" field predicates.
+	DomainID             *pulid.ID  `json:"domainID,omitempty"`
+	DomainIDNEQ          *pulid.ID  `json:"domainIDNEQ,omitempty"`
+	DomainIDIn           []pulid.ID `json:"domainIDIn,omitempty"`
+	DomainIDNotIn        []pulid.ID `json:"domainIDNotIn,omitempty"`
+	DomainIDGT           *pulid.ID  `json:"domainIDGT,omitempty"`
+	DomainIDGTE          *pulid.ID  `json:"domainIDGTE,omitempty"`
+	DomainIDLT           *pulid.ID  `json:"domainIDLT,omitempty"`
+	DomainIDLTE          *pulid.ID  `json:"domainIDLTE,omitempty"`
+	DomainIDContains     *pulid.ID  `json:"domainIDContains,omitempty"`
+	DomainIDHasPrefix    *pulid.ID  `json:"domainIDHasPrefix,omitempty"`
+	DomainIDHasSuffix    *pulid.ID  `json:"domainIDHasSuffix,omitempty"`
+	DomainIDEqualFold    *pulid.ID  `json:"domainIDEqualFold,omitempty"`
+	DomainIDContainsFold *pulid.ID  `json:"domainIDContainsFold,omitempty"`
+
+	// "account_id" field predicates.
+	AccountID             *pulid.ID  `json:"accountID,omitempty"`
+	AccountIDNEQ          *pulid.ID  `json:"accountIDNEQ,omitempty"`
+	AccountIDIn           []pulid.ID `json:"accountIDIn,omitempty"`
+	AccountIDNotIn        []pulid.ID `json:"accountIDNotIn,omitempty"`
+	AccountIDGT           *pulid.ID  `json:"accountIDGT,omitempty"`
+	AccountIDGTE          *pulid.ID  `json:"accountIDGTE,omitempty"`
+	AccountIDLT           *pulid.ID  `json:"accountIDLT,omitempty"`
+	AccountIDLTE          *pulid.ID  `json:"accountIDLTE,omitempty"`
+	AccountIDContains     *pulid.ID  `json:"accountIDContains,omitempty"`
+	AccountIDHasPrefix    *pulid.ID  `json:"accountIDHasPrefix,omitempty"`
+	AccountIDHasSuffix    *pulid.ID  `json:"accountIDHasSuffix,omitempty"`
+	AccountIDIsNil        bool       `json:"accountIDIsNil,omitempty"`
+	AccountIDNotNil       bool       `json:"accountIDNotNil,omitempty"`
+	AccountIDEqualFold    *pulid.ID  `json:"accountIDEqualFold,omitempty"`
+	AccountIDContainsFold *pulid.ID  `json:"accountIDContainsFold,omitempty"`
+
+	// "mail_from" field predicates.
+	MailFrom             *string  `json:"mailFrom,omitempty"`
+	MailFromNEQ          *string  `json:"mailFromNEQ,omitempty"`
+	MailFromIn           []string `json:"mailFromIn,omitempty"`
+	MailFromNotIn        []string `json:"mailFromNotIn,omitempty"`
+	MailFromGT           *string  `json:"mailFromGT,omitempty"`
+	MailFromGTE          *string  `json:"mailFromGTE,omitempty"`
+	MailFromLT           *string  `json:"mailFromLT,omitempty"`
+	MailFromLTE          *string  `json:"mailFromLTE,omitempty"`
+	MailFromContains     *string  `json:"mailFromContains,omitempty"`
+	MailFromHasPrefix    *string  `json:"mailFromHasPrefix,omitempty"`
+	MailFromHasSuffix    *string  `json:"mailFromHasSuffix,omitempty"`
+	MailFromEqualFold    *string  `json:"mailFromEqualFold,omitempty"`
+	MailFromContainsFold *string  `json:"mailFromContainsFold,omitempty"`
+
+	// "message_id_header" field predicates.
+	MessageIDHeader             *string  `json:"messageIDHeader,omitempty"`
+	MessageIDHeaderNEQ          *string  `json:"messageIDHeaderNEQ,omitempty"`
+	MessageIDHeaderIn           []string `json:"messageIDHeaderIn,omitempty"`
+	MessageIDHeaderNotIn        []string `json:"messageIDHeaderNotIn,omitempty"`
+	MessageIDHeaderGT           *string  `json:"messageIDHeaderGT,omitempty"`
+	MessageIDHeaderGTE          *string  `json:"messageIDHeaderGTE,omitempty"`
+	MessageIDHeaderLT           *string  `json:"messageIDHeaderLT,omitempty"`
+	MessageIDHeaderLTE          *string  `json:"messageIDHeaderLTE,omitempty"`
+	MessageIDHeaderContains     *string  `json:"messageIDHeaderContains,omitempty"`
+	MessageIDHeaderHasPrefix    *string  `json:"messageIDHeaderHasPrefix,omitempty"`
+	MessageIDHeaderHasSuffix    *string  `json:"messageIDHeaderHasSuffix,omitempty"`
+	MessageIDHeaderEqualFold    *string  `json:"messageIDHeaderEqualFold,omitempty"`
+	MessageIDHeaderContainsFold *string  `json:"messageIDHeaderContainsFold,omitempty"`
+
+	// "subject" field predicates.
+	Subject             *string  `json:"subject,omitempty"`
+	SubjectNEQ          *string  `json:"subjectNEQ,omitempty"`
+	SubjectIn           []string `json:"subjectIn,omitempty"`
+	SubjectNotIn        []string `json:"subjectNotIn,omitempty"`
+	SubjectGT           *string  `json:"subjectGT,omitempty"`
+	SubjectGTE          *string  `json:"subjectGTE,omitempty"`
+	SubjectLT           *string  `json:"subjectLT,omitempty"`
+	SubjectLTE          *string  `json:"subjectLTE,omitempty"`
+	SubjectContains     *string  `json:"subjectContains,omitempty"`
+	SubjectHasPrefix    *string  `json:"subjectHasPrefix,omitempty"`
+	SubjectHasSuffix    *string  `json:"subjectHasSuffix,omitempty"`
+	SubjectEqualFold    *string  `json:"subjectEqualFold,omitempty"`
+	SubjectContainsFold *string  `json:"subjectContainsFold,omitempty"`
+
+	// "idempotency_key" field predicates.
+	IdempotencyKey             *string  `json:"idempotencyKey,omitempty"`
+	IdempotencyKeyNEQ          *string  `json:"idempotencyKeyNEQ,omitempty"`
+	IdempotencyKeyIn           []string `json:"idempotencyKeyIn,omitempty"`
+	IdempotencyKeyNotIn        []string `json:"idempotencyKeyNotIn,omitempty"`
+	IdempotencyKeyGT           *string  `json:"idempotencyKeyGT,omitempty"`
+	IdempotencyKeyGTE          *string  `json:"idempotencyKeyGTE,omitempty"`
+	IdempotencyKeyLT           *string  `json:"idempotencyKeyLT,omitempty"`
+	IdempotencyKeyLTE          *string  `json:"idempotencyKeyLTE,omitempty"`
+	IdempotencyKeyContains     *string  `json:"idempotencyKeyContains,omitempty"`
+	IdempotencyKeyHasPrefix    *string  `json:"idempotencyKeyHasPrefix,omitempty"`
+	IdempotencyKeyHasSuffix    *string  `json:"idempotencyKeyHasSuffix,omitempty"`
+	IdempotencyKeyIsNil        bool     `json:"idempotencyKeyIsNil,omitempty"`
+	IdempotencyKeyNotNil       bool     `json:"idempotencyKeyNotNil,omitempty"`
+	IdempotencyKeyEqualFold    *string  `json:"idempotencyKeyEqualFold,omitempty"`
+	IdempotencyKeyContainsFold *string  `json:"idempotencyKeyContainsFold,omitempty"`
+
+	// "track_opens" field predicates.
+	TrackOpens    *bool `json:"trackOpens,omitempty"`
+	TrackOpensNEQ *bool `json:"trackOpensNEQ,omitempty"`
+
+	// "track_clicks" field predicates.
+	TrackClicks    *bool `json:"trackClicks,omitempty"`
+	TrackClicksNEQ *bool `json:"trackClicksNEQ,omitempty"`
+
+	// "source" field predicates.
+	Source      *outboundmessage.Source  `json:"source,omitempty"`
+	SourceNEQ   *outboundmessage.Source  `json:"sourceNEQ,omitempty"`
+	SourceIn    []outboundmessage.Source `json:"sourceIn,omitempty"`
+	SourceNotIn []outboundmessage.Source `json:"sourceNotIn,omitempty"`
+
+	// "organization" edge predicates.
+	HasOrganization     *bool                     `json:"hasOrganization,omitempty"`
+	HasOrganizationWith []*OrganizationWhereInput `json:"hasOrganizationWith,omitempty"`
+
+	// "domain" edge predicates.
+	HasDomain     *bool               `json:"hasDomain,omitempty"`
+	HasDomainWith []*DomainWhereInput `json:"hasDomainWith,omitempty"`
+
+	// "recipients" edge predicates.
+	HasRecipients     *bool                          `json:"hasRecipients,omitempty"`
+	HasRecipientsWith []*OutboundRecipientWhereInput `json:"hasRecipientsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *OutboundMessageWhereInput) AddPredicates(predicates ...predicate.OutboundMessage) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the OutboundMessageWhereInput filter on the OutboundMessageQuery builder.
+func (i *OutboundMessageWhereInput) Filter(q *OutboundMessageQuery) (*OutboundMessageQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyOutboundMessageWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyOutboundMessageWhereInput is returned in case the OutboundMessageWhereInput is empty.
+var ErrEmptyOutboundMessageWhereInput = errors.New("ent: empty predicate OutboundMessageWhereInput")
+
+// P returns a predicate for filtering outboundmessages.
+// An error is returned if the input is empty or invalid.
+func (i *OutboundMessageWhereInput) P() (predicate.OutboundMessage, error) {
+	var predicates []predicate.OutboundMessage
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, outboundmessage.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.OutboundMessage, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, outboundmessage.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.OutboundMessage, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, outboundmessage.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, outboundmessage.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, outboundmessage.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, outboundmessage.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, outboundmessage.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, outboundmessage.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, outboundmessage.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, outboundmessage.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, outboundmessage.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, outboundmessage.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, outboundmessage.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, outboundmessage.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, outboundmessage.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, outboundmessage.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, outboundmessage.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, outboundmessage.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, outboundmessage.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, outboundmessage.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, outboundmessage.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, outboundmessage.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, outboundmessage.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, outboundmessage.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.OrganizationID != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDEQ(*i.OrganizationID))
+	}
+	if i.OrganizationIDNEQ != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDNEQ(*i.OrganizationIDNEQ))
+	}
+	if len(i.OrganizationIDIn) > 0 {
+		predicates = append(predicates, outboundmessage.OrganizationIDIn(i.OrganizationIDIn...))
+	}
+	if len(i.OrganizationIDNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.OrganizationIDNotIn(i.OrganizationIDNotIn...))
+	}
+	if i.OrganizationIDGT != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDGT(*i.OrganizationIDGT))
+	}
+	if i.OrganizationIDGTE != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDGTE(*i.OrganizationIDGTE))
+	}
+	if i.OrganizationIDLT != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDLT(*i.OrganizationIDLT))
+	}
+	if i.OrganizationIDLTE != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDLTE(*i.OrganizationIDLTE))
+	}
+	if i.OrganizationIDContains != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDContains(*i.OrganizationIDContains))
+	}
+	if i.OrganizationIDHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDHasPrefix(*i.OrganizationIDHasPrefix))
+	}
+	if i.OrganizationIDHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDHasSuffix(*i.OrganizationIDHasSuffix))
+	}
+	if i.OrganizationIDEqualFold != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDEqualFold(*i.OrganizationIDEqualFold))
+	}
+	if i.OrganizationIDContainsFold != nil {
+		predicates = append(predicates, outboundmessage.OrganizationIDContainsFold(*i.OrganizationIDContainsFold))
+	}
+	if i.DomainID != nil {
+		predicates = append(predicates, outboundmessage.DomainIDEQ(*i.DomainID))
+	}
+	if i.DomainIDNEQ != nil {
+		predicates = append(predicates, outboundmessage.DomainIDNEQ(*i.DomainIDNEQ))
+	}
+	if len(i.DomainIDIn) > 0 {
+		predicates = append(predicates, outboundmessage.DomainIDIn(i.DomainIDIn...))
+	}
+	if len(i.DomainIDNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.DomainIDNotIn(i.DomainIDNotIn...))
+	}
+	if i.DomainIDGT != nil {
+		predicates = append(predicates, outboundmessage.DomainIDGT(*i.DomainIDGT))
+	}
+	if i.DomainIDGTE != nil {
+		predicates = append(predicates, outboundmessage.DomainIDGTE(*i.DomainIDGTE))
+	}
+	if i.DomainIDLT != nil {
+		predicates = append(predicates, outboundmessage.DomainIDLT(*i.DomainIDLT))
+	}
+	if i.DomainIDLTE != nil {
+		predicates = append(predicates, outboundmessage.DomainIDLTE(*i.DomainIDLTE))
+	}
+	if i.DomainIDContains != nil {
+		predicates = append(predicates, outboundmessage.DomainIDContains(*i.DomainIDContains))
+	}
+	if i.DomainIDHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.DomainIDHasPrefix(*i.DomainIDHasPrefix))
+	}
+	if i.DomainIDHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.DomainIDHasSuffix(*i.DomainIDHasSuffix))
+	}
+	if i.DomainIDEqualFold != nil {
+		predicates = append(predicates, outboundmessage.DomainIDEqualFold(*i.DomainIDEqualFold))
+	}
+	if i.DomainIDContainsFold != nil {
+		predicates = append(predicates, outboundmessage.DomainIDContainsFold(*i.DomainIDContainsFold))
+	}
+	if i.AccountID != nil {
+		predicates = append(predicates, outboundmessage.AccountIDEQ(*i.AccountID))
+	}
+	if i.AccountIDNEQ != nil {
+		predicates = append(predicates, outboundmessage.AccountIDNEQ(*i.AccountIDNEQ))
+	}
+	if len(i.AccountIDIn) > 0 {
+		predicates = append(predicates, outboundmessage.AccountIDIn(i.AccountIDIn...))
+	}
+	if len(i.AccountIDNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.AccountIDNotIn(i.AccountIDNotIn...))
+	}
+	if i.AccountIDGT != nil {
+		predicates = append(predicates, outboundmessage.AccountIDGT(*i.AccountIDGT))
+	}
+	if i.AccountIDGTE != nil {
+		predicates = append(predicates, outboundmessage.AccountIDGTE(*i.AccountIDGTE))
+	}
+	if i.AccountIDLT != nil {
+		predicates = append(predicates, outboundmessage.AccountIDLT(*i.AccountIDLT))
+	}
+	if i.AccountIDLTE != nil {
+		predicates = append(predicates, outboundmessage.AccountIDLTE(*i.AccountIDLTE))
+	}
+	if i.AccountIDContains != nil {
+		predicates = append(predicates, outboundmessage.AccountIDContains(*i.AccountIDContains))
+	}
+	if i.AccountIDHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.AccountIDHasPrefix(*i.AccountIDHasPrefix))
+	}
+	if i.AccountIDHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.AccountIDHasSuffix(*i.AccountIDHasSuffix))
+	}
+	if i.AccountIDIsNil {
+		predicates = append(predicates, outboundmessage.AccountIDIsNil())
+	}
+	if i.AccountIDNotNil {
+		predicates = append(predicates, outboundmessage.AccountIDNotNil())
+	}
+	if i.AccountIDEqualFold != nil {
+		predicates = append(predicates, outboundmessage.AccountIDEqualFold(*i.AccountIDEqualFold))
+	}
+	if i.AccountIDContainsFold != nil {
+		predicates = append(predicates, outboundmessage.AccountIDContainsFold(*i.AccountIDContainsFold))
+	}
+	if i.MailFrom != nil {
+		predicates = append(predicates, outboundmessage.MailFromEQ(*i.MailFrom))
+	}
+	if i.MailFromNEQ != nil {
+		predicates = append(predicates, outboundmessage.MailFromNEQ(*i.MailFromNEQ))
+	}
+	if len(i.MailFromIn) > 0 {
+		predicates = append(predicates, outboundmessage.MailFromIn(i.MailFromIn...))
+	}
+	if len(i.MailFromNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.MailFromNotIn(i.MailFromNotIn...))
+	}
+	if i.MailFromGT != nil {
+		predicates = append(predicates, outboundmessage.MailFromGT(*i.MailFromGT))
+	}
+	if i.MailFromGTE != nil {
+		predicates = append(predicates, outboundmessage.MailFromGTE(*i.MailFromGTE))
+	}
+	if i.MailFromLT != nil {
+		predicates = append(predicates, outboundmessage.MailFromLT(*i.MailFromLT))
+	}
+	if i.MailFromLTE != nil {
+		predicates = append(predicates, outboundmessage.MailFromLTE(*i.MailFromLTE))
+	}
+	if i.MailFromContains != nil {
+		predicates = append(predicates, outboundmessage.MailFromContains(*i.MailFromContains))
+	}
+	if i.MailFromHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.MailFromHasPrefix(*i.MailFromHasPrefix))
+	}
+	if i.MailFromHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.MailFromHasSuffix(*i.MailFromHasSuffix))
+	}
+	if i.MailFromEqualFold != nil {
+		predicates = append(predicates, outboundmessage.MailFromEqualFold(*i.MailFromEqualFold))
+	}
+	if i.MailFromContainsFold != nil {
+		predicates = append(predicates, outboundmessage.MailFromContainsFold(*i.MailFromContainsFold))
+	}
+	if i.MessageIDHeader != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderEQ(*i.MessageIDHeader))
+	}
+	if i.MessageIDHeaderNEQ != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderNEQ(*i.MessageIDHeaderNEQ))
+	}
+	if len(i.MessageIDHeaderIn) > 0 {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderIn(i.MessageIDHeaderIn...))
+	}
+	if len(i.MessageIDHeaderNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderNotIn(i.MessageIDHeaderNotIn...))
+	}
+	if i.MessageIDHeaderGT != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderGT(*i.MessageIDHeaderGT))
+	}
+	if i.MessageIDHeaderGTE != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderGTE(*i.MessageIDHeaderGTE))
+	}
+	if i.MessageIDHeaderLT != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderLT(*i.MessageIDHeaderLT))
+	}
+	if i.MessageIDHeaderLTE != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderLTE(*i.MessageIDHeaderLTE))
+	}
+	if i.MessageIDHeaderContains != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderContains(*i.MessageIDHeaderContains))
+	}
+	if i.MessageIDHeaderHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderHasPrefix(*i.MessageIDHeaderHasPrefix))
+	}
+	if i.MessageIDHeaderHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderHasSuffix(*i.MessageIDHeaderHasSuffix))
+	}
+	if i.MessageIDHeaderEqualFold != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderEqualFold(*i.MessageIDHeaderEqualFold))
+	}
+	if i.MessageIDHeaderContainsFold != nil {
+		predicates = append(predicates, outboundmessage.MessageIDHeaderContainsFold(*i.MessageIDHeaderContainsFold))
+	}
+	if i.Subject != nil {
+		predicates = append(predicates, outboundmessage.SubjectEQ(*i.Subject))
+	}
+	if i.SubjectNEQ != nil {
+		predicates = append(predicates, outboundmessage.SubjectNEQ(*i.SubjectNEQ))
+	}
+	if len(i.SubjectIn) > 0 {
+		predicates = append(predicates, outboundmessage.SubjectIn(i.SubjectIn...))
+	}
+	if len(i.SubjectNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.SubjectNotIn(i.SubjectNotIn...))
+	}
+	if i.SubjectGT != nil {
+		predicates = append(predicates, outboundmessage.SubjectGT(*i.SubjectGT))
+	}
+	if i.SubjectGTE != nil {
+		predicates = append(predicates, outboundmessage.SubjectGTE(*i.SubjectGTE))
+	}
+	if i.SubjectLT != nil {
+		predicates = append(predicates, outboundmessage.SubjectLT(*i.SubjectLT))
+	}
+	if i.SubjectLTE != nil {
+		predicates = append(predicates, outboundmessage.SubjectLTE(*i.SubjectLTE))
+	}
+	if i.SubjectContains != nil {
+		predicates = append(predicates, outboundmessage.SubjectContains(*i.SubjectContains))
+	}
+	if i.SubjectHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.SubjectHasPrefix(*i.SubjectHasPrefix))
+	}
+	if i.SubjectHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.SubjectHasSuffix(*i.SubjectHasSuffix))
+	}
+	if i.SubjectEqualFold != nil {
+		predicates = append(predicates, outboundmessage.SubjectEqualFold(*i.SubjectEqualFold))
+	}
+	if i.SubjectContainsFold != nil {
+		predicates = append(predicates, outboundmessage.SubjectContainsFold(*i.SubjectContainsFold))
+	}
+	if i.IdempotencyKey != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyEQ(*i.IdempotencyKey))
+	}
+	if i.IdempotencyKeyNEQ != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyNEQ(*i.IdempotencyKeyNEQ))
+	}
+	if len(i.IdempotencyKeyIn) > 0 {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyIn(i.IdempotencyKeyIn...))
+	}
+	if len(i.IdempotencyKeyNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyNotIn(i.IdempotencyKeyNotIn...))
+	}
+	if i.IdempotencyKeyGT != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyGT(*i.IdempotencyKeyGT))
+	}
+	if i.IdempotencyKeyGTE != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyGTE(*i.IdempotencyKeyGTE))
+	}
+	if i.IdempotencyKeyLT != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyLT(*i.IdempotencyKeyLT))
+	}
+	if i.IdempotencyKeyLTE != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyLTE(*i.IdempotencyKeyLTE))
+	}
+	if i.IdempotencyKeyContains != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyContains(*i.IdempotencyKeyContains))
+	}
+	if i.IdempotencyKeyHasPrefix != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyHasPrefix(*i.IdempotencyKeyHasPrefix))
+	}
+	if i.IdempotencyKeyHasSuffix != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyHasSuffix(*i.IdempotencyKeyHasSuffix))
+	}
+	if i.IdempotencyKeyIsNil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyIsNil())
+	}
+	if i.IdempotencyKeyNotNil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyNotNil())
+	}
+	if i.IdempotencyKeyEqualFold != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyEqualFold(*i.IdempotencyKeyEqualFold))
+	}
+	if i.IdempotencyKeyContainsFold != nil {
+		predicates = append(predicates, outboundmessage.IdempotencyKeyContainsFold(*i.IdempotencyKeyContainsFold))
+	}
+	if i.TrackOpens != nil {
+		predicates = append(predicates, outboundmessage.TrackOpensEQ(*i.TrackOpens))
+	}
+	if i.TrackOpensNEQ != nil {
+		predicates = append(predicates, outboundmessage.TrackOpensNEQ(*i.TrackOpensNEQ))
+	}
+	if i.TrackClicks != nil {
+		predicates = append(predicates, outboundmessage.TrackClicksEQ(*i.TrackClicks))
+	}
+	if i.TrackClicksNEQ != nil {
+		predicates = append(predicates, outboundmessage.TrackClicksNEQ(*i.TrackClicksNEQ))
+	}
+	if i.Source != nil {
+		predicates = append(predicates, outboundmessage.SourceEQ(*i.Source))
+	}
+	if i.SourceNEQ != nil {
+		predicates = append(predicates, outboundmessage.SourceNEQ(*i.SourceNEQ))
+	}
+	if len(i.SourceIn) > 0 {
+		predicates = append(predicates, outboundmessage.SourceIn(i.SourceIn...))
+	}
+	if len(i.SourceNotIn) > 0 {
+		predicates = append(predicates, outboundmessage.SourceNotIn(i.SourceNotIn...))
+	}
+
+	if i.HasOrganization != nil {
+		p := outboundmessage.HasOrganization()
+		if !*i.HasOrganization {
+			p = outboundmessage.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasOrganizationWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasOrganizationWith))
+		for _, w := range i.HasOrganizationWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasOrganizationWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, outboundmessage.HasOrganizationWith(with...))
+	}
+	if i.HasDomain != nil {
+		p := outboundmessage.HasDomain()
+		if !*i.HasDomain {
+			p = outboundmessage.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasDomainWith) > 0 {
+		with := make([]predicate.Domain, 0, len(i.HasDomainWith))
+		for _, w := range i.HasDomainWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasDomainWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, outboundmessage.HasDomainWith(with...))
+	}
+	if i.HasRecipients != nil {
+		p := outboundmessage.HasRecipients()
+		if !*i.HasRecipients {
+			p = outboundmessage.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRecipientsWith) > 0 {
+		with := make([]predicate.OutboundRecipient, 0, len(i.HasRecipientsWith))
+		for _, w := range i.HasRecipientsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRecipientsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, outboundmessage.HasRecipientsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyOutboundMessageWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return outboundmessage.And(predicates...), nil
+	}
+}
+
+// OutboundRecipientWhereInput represents a where input for filtering OutboundRecipient queries.
+type OutboundRecipientWhereInput struct {
+	Predicates []predicate.OutboundRecipient  `json:"-"`
+	Not        *OutboundRecipientWhereInput   `json:"not,omitempty"`
+	Or         []*OutboundRecipientWhereInput `json:"or,omitempty"`
+	And        []*OutboundRecipientWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *pulid.ID  `json:"id,omitempty"`
+	IDNEQ   *pulid.ID  `json:"idNEQ,omitempty"`
+	IDIn    []pulid.ID `json:"idIn,omitempty"`
+	IDNotIn []pulid.ID `json:"idNotIn,omitempty"`
+	IDGT    *pulid.ID  `json:"idGT,omitempty"`
+	IDGTE   *pulid.ID  `json:"idGTE,omitempty"`
+	IDLT    *pulid.ID  `json:"idLT,omitempty"`
+	IDLTE   *pulid.ID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "organization_id" field predicates.
+	OrganizationID             *pulid.ID  `json:"organizationID,omitempty"`
+	OrganizationIDNEQ          *pulid.ID  `json:"organizationIDNEQ,omitempty"`
+	OrganizationIDIn           []pulid.ID `json:"organizationIDIn,omitempty"`
+	OrganizationIDNotIn        []pulid.ID `json:"organizationIDNotIn,omitempty"`
+	OrganizationIDGT           *pulid.ID  `json:"organizationIDGT,omitempty"`
+	OrganizationIDGTE          *pulid.ID  `json:"organizationIDGTE,omitempty"`
+	OrganizationIDLT           *pulid.ID  `json:"organizationIDLT,omitempty"`
+	OrganizationIDLTE          *pulid.ID  `json:"organizationIDLTE,omitempty"`
+	OrganizationIDContains     *pulid.ID  `json:"organizationIDContains,omitempty"`
+	OrganizationIDHasPrefix    *pulid.ID  `json:"organizationIDHasPrefix,omitempty"`
+	OrganizationIDHasSuffix    *pulid.ID  `json:"organizationIDHasSuffix,omitempty"`
+	OrganizationIDEqualFold    *pulid.ID  `json:"organizationIDEqualFold,omitempty"`
+	OrganizationIDContainsFold *pulid.ID  `json:"organizationIDContainsFold,omitempty"`
+
+	// "outbound_message_id" field predicates.
+	OutboundMessageID             *pulid.ID  `json:"outboundMessageID,omitempty"`
+	OutboundMessageIDNEQ          *pulid.ID  `json:"outboundMessageIDNEQ,omitempty"`
+	OutboundMessageIDIn           []pulid.ID `json:"outboundMessageIDIn,omitempty"`
+	OutboundMessageIDNotIn        []pulid.ID `json:"outboundMessageIDNotIn,omitempty"`
+	OutboundMessageIDGT           *pulid.ID  `json:"outboundMessageIDGT,omitempty"`
+	OutboundMessageIDGTE          *pulid.ID  `json:"outboundMessageIDGTE,omitempty"`
+	OutboundMessageIDLT           *pulid.ID  `json:"outboundMessageIDLT,omitempty"`
+	OutboundMessageIDLTE          *pulid.ID  `json:"outboundMessageIDLTE,omitempty"`
+	OutboundMessageIDContains     *pulid.ID  `json:"outboundMessageIDContains,omitempty"`
+	OutboundMessageIDHasPrefix    *pulid.ID  `json:"outboundMessageIDHasPrefix,omitempty"`
+	OutboundMessageIDHasSuffix    *pulid.ID  `json:"outboundMessageIDHasSuffix,omitempty"`
+	OutboundMessageIDEqualFold    *pulid.ID  `json:"outboundMessageIDEqualFold,omitempty"`
+	OutboundMessageIDContainsFold *pulid.ID  `json:"outboundMessageIDContainsFold,omitempty"`
+
+	// "address" field predicates.
+	Address             *string  `json:"address,omitempty"`
+	AddressNEQ          *string  `json:"addressNEQ,omitempty"`
+	AddressIn           []string `json:"addressIn,omitempty"`
+	AddressNotIn        []string `json:"addressNotIn,omitempty"`
+	AddressGT           *string  `json:"addressGT,omitempty"`
+	AddressGTE          *string  `json:"addressGTE,omitempty"`
+	AddressLT           *string  `json:"addressLT,omitempty"`
+	AddressLTE          *string  `json:"addressLTE,omitempty"`
+	AddressContains     *string  `json:"addressContains,omitempty"`
+	AddressHasPrefix    *string  `json:"addressHasPrefix,omitempty"`
+	AddressHasSuffix    *string  `json:"addressHasSuffix,omitempty"`
+	AddressEqualFold    *string  `json:"addressEqualFold,omitempty"`
+	AddressContainsFold *string  `json:"addressContainsFold,omitempty"`
+
+	// "domain" field predicates.
+	Domain             *string  `json:"domain,omitempty"`
+	DomainNEQ          *string  `json:"domainNEQ,omitempty"`
+	DomainIn           []string `json:"domainIn,omitempty"`
+	DomainNotIn        []string `json:"domainNotIn,omitempty"`
+	DomainGT           *string  `json:"domainGT,omitempty"`
+	DomainGTE          *string  `json:"domainGTE,omitempty"`
+	DomainLT           *string  `json:"domainLT,omitempty"`
+	DomainLTE          *string  `json:"domainLTE,omitempty"`
+	DomainContains     *string  `json:"domainContains,omitempty"`
+	DomainHasPrefix    *string  `json:"domainHasPrefix,omitempty"`
+	DomainHasSuffix    *string  `json:"domainHasSuffix,omitempty"`
+	DomainEqualFold    *string  `json:"domainEqualFold,omitempty"`
+	DomainContainsFold *string  `json:"domainContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *outboundrecipient.Status  `json:"status,omitempty"`
+	StatusNEQ   *outboundrecipient.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []outboundrecipient.Status `json:"statusIn,omitempty"`
+	StatusNotIn []outboundrecipient.Status `json:"statusNotIn,omitempty"`
+
+	// "attempts" field predicates.
+	Attempts      *int  `json:"attempts,omitempty"`
+	AttemptsNEQ   *int  `json:"attemptsNEQ,omitempty"`
+	AttemptsIn    []int `json:"attemptsIn,omitempty"`
+	AttemptsNotIn []int `json:"attemptsNotIn,omitempty"`
+	AttemptsGT    *int  `json:"attemptsGT,omitempty"`
+	AttemptsGTE   *int  `json:"attemptsGTE,omitempty"`
+	AttemptsLT    *int  `json:"attemptsLT,omitempty"`
+	AttemptsLTE   *int  `json:"attemptsLTE,omitempty"`
+
+	// "next_attempt_at" field predicates.
+	NextAttemptAt       *time.Time  `json:"nextAttemptAt,omitempty"`
+	NextAttemptAtNEQ    *time.Time  `json:"nextAttemptAtNEQ,omitempty"`
+	NextAttemptAtIn     []time.Time `json:"nextAttemptAtIn,omitempty"`
+	NextAttemptAtNotIn  []time.Time `json:"nextAttemptAtNotIn,omitempty"`
+	NextAttemptAtGT     *time.Time  `json:"nextAttemptAtGT,omitempty"`
+	NextAttemptAtGTE    *time.Time  `json:"nextAttemptAtGTE,omitempty"`
+	NextAttemptAtLT     *time.Time  `json:"nextAttemptAtLT,omitempty"`
+	NextAttemptAtLTE    *time.Time  `json:"nextAttemptAtLTE,omitempty"`
+	NextAttemptAtIsNil  bool        `json:"nextAttemptAtIsNil,omitempty"`
+	NextAttemptAtNotNil bool        `json:"nextAttemptAtNotNil,omitempty"`
+
+	// "last_error" field predicates.
+	LastError             *string  `json:"lastError,omitempty"`
+	LastErrorNEQ          *string  `json:"lastErrorNEQ,omitempty"`
+	LastErrorIn           []string `json:"lastErrorIn,omitempty"`
+	LastErrorNotIn        []string `json:"lastErrorNotIn,omitempty"`
+	LastErrorGT           *string  `json:"lastErrorGT,omitempty"`
+	LastErrorGTE          *string  `json:"lastErrorGTE,omitempty"`
+	LastErrorLT           *string  `json:"lastErrorLT,omitempty"`
+	LastErrorLTE          *string  `json:"lastErrorLTE,omitempty"`
+	LastErrorContains     *string  `json:"lastErrorContains,omitempty"`
+	LastErrorHasPrefix    *string  `json:"lastErrorHasPrefix,omitempty"`
+	LastErrorHasSuffix    *string  `json:"lastErrorHasSuffix,omitempty"`
+	LastErrorEqualFold    *string  `json:"lastErrorEqualFold,omitempty"`
+	LastErrorContainsFold *string  `json:"lastErrorContainsFold,omitempty"`
+
+	// "remote_mx" field predicates.
+	RemoteMx             *string  `json:"remoteMx,omitempty"`
+	RemoteMxNEQ          *string  `json:"remoteMxNEQ,omitempty"`
+	RemoteMxIn           []string `json:"remoteMxIn,omitempty"`
+	RemoteMxNotIn        []string `json:"remoteMxNotIn,omitempty"`
+	RemoteMxGT           *string  `json:"remoteMxGT,omitempty"`
+	RemoteMxGTE          *string  `json:"remoteMxGTE,omitempty"`
+	RemoteMxLT           *string  `json:"remoteMxLT,omitempty"`
+	RemoteMxLTE          *string  `json:"remoteMxLTE,omitempty"`
+	RemoteMxContains     *string  `json:"remoteMxContains,omitempty"`
+	RemoteMxHasPrefix    *string  `json:"remoteMxHasPrefix,omitempty"`
+	RemoteMxHasSuffix    *string  `json:"remoteMxHasSuffix,omitempty"`
+	RemoteMxEqualFold    *string  `json:"remoteMxEqualFold,omitempty"`
+	RemoteMxContainsFold *string  `json:"remoteMxContainsFold,omitempty"`
+
+	// "tls" field predicates.
+	TLS    *bool `json:"tls,omitempty"`
+	TLSNEQ *bool `json:"tlsNEQ,omitempty"`
+
+	// "organization" edge predicates.
+	HasOrganization     *bool                     `json:"hasOrganization,omitempty"`
+	HasOrganizationWith []*OrganizationWhereInput `json:"hasOrganizationWith,omitempty"`
+
+	// "message" edge predicates.
+	HasMessage     *bool                        `json:"hasMessage,omitempty"`
+	HasMessageWith []*OutboundMessageWhereInput `json:"hasMessageWith,omitempty"`
+
+	// "attempts_log" edge predicates.
+	HasAttemptsLog     *bool                        `json:"hasAttemptsLog,omitempty"`
+	HasAttemptsLogWith []*DeliveryAttemptWhereInput `json:"hasAttemptsLogWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *OutboundRecipientWhereInput) AddPredicates(predicates ...predicate.OutboundRecipient) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the OutboundRecipientWhereInput filter on the OutboundRecipientQuery builder.
+func (i *OutboundRecipientWhereInput) Filter(q *OutboundRecipientQuery) (*OutboundRecipientQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyOutboundRecipientWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyOutboundRecipientWhereInput is returned in case the OutboundRecipientWhereInput is empty.
+var ErrEmptyOutboundRecipientWhereInput = errors.New("ent: empty predicate OutboundRecipientWhereInput")
+
+// P returns a predicate for filtering outboundrecipients.
+// An error is returned if the input is empty or invalid.
+func (i *OutboundRecipientWhereInput) P() (predicate.OutboundRecipient, error) {
+	var predicates []predicate.OutboundRecipient
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, outboundrecipient.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.OutboundRecipient, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, outboundrecipient.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.OutboundRecipient, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, outboundrecipient.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, outboundrecipient.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, outboundrecipient.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, outboundrecipient.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, outboundrecipient.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, outboundrecipient.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, outboundrecipient.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, outboundrecipient.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, outboundrecipient.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, outboundrecipient.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, outboundrecipient.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, outboundrecipient.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, outboundrecipient.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, outboundrecipient.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, outboundrecipient.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, outboundrecipient.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, outboundrecipient.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, outboundrecipient.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, outboundrecipient.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, outboundrecipient.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, outboundrecipient.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, outboundrecipient.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.OrganizationID != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDEQ(*i.OrganizationID))
+	}
+	if i.OrganizationIDNEQ != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDNEQ(*i.OrganizationIDNEQ))
+	}
+	if len(i.OrganizationIDIn) > 0 {
+		predicates = append(predicates, outboundrecipient.OrganizationIDIn(i.OrganizationIDIn...))
+	}
+	if len(i.OrganizationIDNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.OrganizationIDNotIn(i.OrganizationIDNotIn...))
+	}
+	if i.OrganizationIDGT != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDGT(*i.OrganizationIDGT))
+	}
+	if i.OrganizationIDGTE != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDGTE(*i.OrganizationIDGTE))
+	}
+	if i.OrganizationIDLT != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDLT(*i.OrganizationIDLT))
+	}
+	if i.OrganizationIDLTE != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDLTE(*i.OrganizationIDLTE))
+	}
+	if i.OrganizationIDContains != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDContains(*i.OrganizationIDContains))
+	}
+	if i.OrganizationIDHasPrefix != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDHasPrefix(*i.OrganizationIDHasPrefix))
+	}
+	if i.OrganizationIDHasSuffix != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDHasSuffix(*i.OrganizationIDHasSuffix))
+	}
+	if i.OrganizationIDEqualFold != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDEqualFold(*i.OrganizationIDEqualFold))
+	}
+	if i.OrganizationIDContainsFold != nil {
+		predicates = append(predicates, outboundrecipient.OrganizationIDContainsFold(*i.OrganizationIDContainsFold))
+	}
+	if i.OutboundMessageID != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDEQ(*i.OutboundMessageID))
+	}
+	if i.OutboundMessageIDNEQ != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDNEQ(*i.OutboundMessageIDNEQ))
+	}
+	if len(i.OutboundMessageIDIn) > 0 {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDIn(i.OutboundMessageIDIn...))
+	}
+	if len(i.OutboundMessageIDNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDNotIn(i.OutboundMessageIDNotIn...))
+	}
+	if i.OutboundMessageIDGT != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDGT(*i.OutboundMessageIDGT))
+	}
+	if i.OutboundMessageIDGTE != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDGTE(*i.OutboundMessageIDGTE))
+	}
+	if i.OutboundMessageIDLT != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDLT(*i.OutboundMessageIDLT))
+	}
+	if i.OutboundMessageIDLTE != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDLTE(*i.OutboundMessageIDLTE))
+	}
+	if i.OutboundMessageIDContains != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDContains(*i.OutboundMessageIDContains))
+	}
+	if i.OutboundMessageIDHasPrefix != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDHasPrefix(*i.OutboundMessageIDHasPrefix))
+	}
+	if i.OutboundMessageIDHasSuffix != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDHasSuffix(*i.OutboundMessageIDHasSuffix))
+	}
+	if i.OutboundMessageIDEqualFold != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDEqualFold(*i.OutboundMessageIDEqualFold))
+	}
+	if i.OutboundMessageIDContainsFold != nil {
+		predicates = append(predicates, outboundrecipient.OutboundMessageIDContainsFold(*i.OutboundMessageIDContainsFold))
+	}
+	if i.Address != nil {
+		predicates = append(predicates, outboundrecipient.AddressEQ(*i.Address))
+	}
+	if i.AddressNEQ != nil {
+		predicates = append(predicates, outboundrecipient.AddressNEQ(*i.AddressNEQ))
+	}
+	if len(i.AddressIn) > 0 {
+		predicates = append(predicates, outboundrecipient.AddressIn(i.AddressIn...))
+	}
+	if len(i.AddressNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.AddressNotIn(i.AddressNotIn...))
+	}
+	if i.AddressGT != nil {
+		predicates = append(predicates, outboundrecipient.AddressGT(*i.AddressGT))
+	}
+	if i.AddressGTE != nil {
+		predicates = append(predicates, outboundrecipient.AddressGTE(*i.AddressGTE))
+	}
+	if i.AddressLT != nil {
+		predicates = append(predicates, outboundrecipient.AddressLT(*i.AddressLT))
+	}
+	if i.AddressLTE != nil {
+		predicates = append(predicates, outboundrecipient.AddressLTE(*i.AddressLTE))
+	}
+	if i.AddressContains != nil {
+		predicates = append(predicates, outboundrecipient.AddressContains(*i.AddressContains))
+	}
+	if i.AddressHasPrefix != nil {
+		predicates = append(predicates, outboundrecipient.AddressHasPrefix(*i.AddressHasPrefix))
+	}
+	if i.AddressHasSuffix != nil {
+		predicates = append(predicates, outboundrecipient.AddressHasSuffix(*i.AddressHasSuffix))
+	}
+	if i.AddressEqualFold != nil {
+		predicates = append(predicates, outboundrecipient.AddressEqualFold(*i.AddressEqualFold))
+	}
+	if i.AddressContainsFold != nil {
+		predicates = append(predicates, outboundrecipient.AddressContainsFold(*i.AddressContainsFold))
+	}
+	if i.Domain != nil {
+		predicates = append(predicates, outboundrecipient.DomainEQ(*i.Domain))
+	}
+	if i.DomainNEQ != nil {
+		predicates = append(predicates, outboundrecipient.DomainNEQ(*i.DomainNEQ))
+	}
+	if len(i.DomainIn) > 0 {
+		predicates = append(predicates, outboundrecipient.DomainIn(i.DomainIn...))
+	}
+	if len(i.DomainNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.DomainNotIn(i.DomainNotIn...))
+	}
+	if i.DomainGT != nil {
+		predicates = append(predicates, outboundrecipient.DomainGT(*i.DomainGT))
+	}
+	if i.DomainGTE != nil {
+		predicates = append(predicates, outboundrecipient.DomainGTE(*i.DomainGTE))
+	}
+	if i.DomainLT != nil {
+		predicates = append(predicates, outboundrecipient.DomainLT(*i.DomainLT))
+	}
+	if i.DomainLTE != nil {
+		predicates = append(predicates, outboundrecipient.DomainLTE(*i.DomainLTE))
+	}
+	if i.DomainContains != nil {
+		predicates = append(predicates, outboundrecipient.DomainContains(*i.DomainContains))
+	}
+	if i.DomainHasPrefix != nil {
+		predicates = append(predicates, outboundrecipient.DomainHasPrefix(*i.DomainHasPrefix))
+	}
+	if i.DomainHasSuffix != nil {
+		predicates = append(predicates, outboundrecipient.DomainHasSuffix(*i.DomainHasSuffix))
+	}
+	if i.DomainEqualFold != nil {
+		predicates = append(predicates, outboundrecipient.DomainEqualFold(*i.DomainEqualFold))
+	}
+	if i.DomainContainsFold != nil {
+		predicates = append(predicates, outboundrecipient.DomainContainsFold(*i.DomainContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, outboundrecipient.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, outboundrecipient.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, outboundrecipient.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Attempts != nil {
+		predicates = append(predicates, outboundrecipient.AttemptsEQ(*i.Attempts))
+	}
+	if i.AttemptsNEQ != nil {
+		predicates = append(predicates, outboundrecipient.AttemptsNEQ(*i.AttemptsNEQ))
+	}
+	if len(i.AttemptsIn) > 0 {
+		predicates = append(predicates, outboundrecipient.AttemptsIn(i.AttemptsIn...))
+	}
+	if len(i.AttemptsNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.AttemptsNotIn(i.AttemptsNotIn...))
+	}
+	if i.AttemptsGT != nil {
+		predicates = append(predicates, outboundrecipient.AttemptsGT(*i.AttemptsGT))
+	}
+	if i.AttemptsGTE != nil {
+		predicates = append(predicates, outboundrecipient.AttemptsGTE(*i.AttemptsGTE))
+	}
+	if i.AttemptsLT != nil {
+		predicates = append(predicates, outboundrecipient.AttemptsLT(*i.AttemptsLT))
+	}
+	if i.AttemptsLTE != nil {
+		predicates = append(predicates, outboundrecipient.AttemptsLTE(*i.AttemptsLTE))
+	}
+	if i.NextAttemptAt != nil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtEQ(*i.NextAttemptAt))
+	}
+	if i.NextAttemptAtNEQ != nil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtNEQ(*i.NextAttemptAtNEQ))
+	}
+	if len(i.NextAttemptAtIn) > 0 {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtIn(i.NextAttemptAtIn...))
+	}
+	if len(i.NextAttemptAtNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtNotIn(i.NextAttemptAtNotIn...))
+	}
+	if i.NextAttemptAtGT != nil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtGT(*i.NextAttemptAtGT))
+	}
+	if i.NextAttemptAtGTE != nil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtGTE(*i.NextAttemptAtGTE))
+	}
+	if i.NextAttemptAtLT != nil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtLT(*i.NextAttemptAtLT))
+	}
+	if i.NextAttemptAtLTE != nil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtLTE(*i.NextAttemptAtLTE))
+	}
+	if i.NextAttemptAtIsNil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtIsNil())
+	}
+	if i.NextAttemptAtNotNil {
+		predicates = append(predicates, outboundrecipient.NextAttemptAtNotNil())
+	}
+	if i.LastError != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorEQ(*i.LastError))
+	}
+	if i.LastErrorNEQ != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorNEQ(*i.LastErrorNEQ))
+	}
+	if len(i.LastErrorIn) > 0 {
+		predicates = append(predicates, outboundrecipient.LastErrorIn(i.LastErrorIn...))
+	}
+	if len(i.LastErrorNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.LastErrorNotIn(i.LastErrorNotIn...))
+	}
+	if i.LastErrorGT != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorGT(*i.LastErrorGT))
+	}
+	if i.LastErrorGTE != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorGTE(*i.LastErrorGTE))
+	}
+	if i.LastErrorLT != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorLT(*i.LastErrorLT))
+	}
+	if i.LastErrorLTE != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorLTE(*i.LastErrorLTE))
+	}
+	if i.LastErrorContains != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorContains(*i.LastErrorContains))
+	}
+	if i.LastErrorHasPrefix != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorHasPrefix(*i.LastErrorHasPrefix))
+	}
+	if i.LastErrorHasSuffix != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorHasSuffix(*i.LastErrorHasSuffix))
+	}
+	if i.LastErrorEqualFold != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorEqualFold(*i.LastErrorEqualFold))
+	}
+	if i.LastErrorContainsFold != nil {
+		predicates = append(predicates, outboundrecipient.LastErrorContainsFold(*i.LastErrorContainsFold))
+	}
+	if i.RemoteMx != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxEQ(*i.RemoteMx))
+	}
+	if i.RemoteMxNEQ != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxNEQ(*i.RemoteMxNEQ))
+	}
+	if len(i.RemoteMxIn) > 0 {
+		predicates = append(predicates, outboundrecipient.RemoteMxIn(i.RemoteMxIn...))
+	}
+	if len(i.RemoteMxNotIn) > 0 {
+		predicates = append(predicates, outboundrecipient.RemoteMxNotIn(i.RemoteMxNotIn...))
+	}
+	if i.RemoteMxGT != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxGT(*i.RemoteMxGT))
+	}
+	if i.RemoteMxGTE != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxGTE(*i.RemoteMxGTE))
+	}
+	if i.RemoteMxLT != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxLT(*i.RemoteMxLT))
+	}
+	if i.RemoteMxLTE != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxLTE(*i.RemoteMxLTE))
+	}
+	if i.RemoteMxContains != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxContains(*i.RemoteMxContains))
+	}
+	if i.RemoteMxHasPrefix != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxHasPrefix(*i.RemoteMxHasPrefix))
+	}
+	if i.RemoteMxHasSuffix != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxHasSuffix(*i.RemoteMxHasSuffix))
+	}
+	if i.RemoteMxEqualFold != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxEqualFold(*i.RemoteMxEqualFold))
+	}
+	if i.RemoteMxContainsFold != nil {
+		predicates = append(predicates, outboundrecipient.RemoteMxContainsFold(*i.RemoteMxContainsFold))
+	}
+	if i.TLS != nil {
+		predicates = append(predicates, outboundrecipient.TLSEQ(*i.TLS))
+	}
+	if i.TLSNEQ != nil {
+		predicates = append(predicates, outboundrecipient.TLSNEQ(*i.TLSNEQ))
+	}
+
+	if i.HasOrganization != nil {
+		p := outboundrecipient.HasOrganization()
+		if !*i.HasOrganization {
+			p = outboundrecipient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasOrganizationWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasOrganizationWith))
+		for _, w := range i.HasOrganizationWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasOrganizationWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, outboundrecipient.HasOrganizationWith(with...))
+	}
+	if i.HasMessage != nil {
+		p := outboundrecipient.HasMessage()
+		if !*i.HasMessage {
+			p = outboundrecipient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasMessageWith) > 0 {
+		with := make([]predicate.OutboundMessage, 0, len(i.HasMessageWith))
+		for _, w := range i.HasMessageWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasMessageWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, outboundrecipient.HasMessageWith(with...))
+	}
+	if i.HasAttemptsLog != nil {
+		p := outboundrecipient.HasAttemptsLog()
+		if !*i.HasAttemptsLog {
+			p = outboundrecipient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAttemptsLogWith) > 0 {
+		with := make([]predicate.DeliveryAttempt, 0, len(i.HasAttemptsLogWith))
+		for _, w := range i.HasAttemptsLogWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAttemptsLogWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, outboundrecipient.HasAttemptsLogWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyOutboundRecipientWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return outboundrecipient.And(predicates...), nil
 	}
 }

@@ -69,7 +69,7 @@ type OutboundMessageEdges struct {
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [3]map[string]int
 
 	namedRecipients map[string][]*OutboundRecipient
 }

@@ -66,7 +66,7 @@ type OutboundRecipientEdges struct {
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [3]map[string]int
 
 	namedAttemptsLog map[string][]*DeliveryAttempt
 }

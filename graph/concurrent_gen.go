@@ -4,11 +4,14 @@ package graph
 
 func init() {
 	setConcurrent(map[string]map[string]bool{
-		"APIKey":  {"organization": true},
-		"Account": {"domain": true, "mailboxes": true, "organization": true},
-		"Alias":   {"domain": true, "organization": true},
-		"Domain":  {"accounts": true, "aliases": true, "dkimRecords": true, "organization": true},
-		"Mailbox": {"account": true, "messages": true, "organization": true},
-		"Message": {"account": true, "attachments": true, "authentication": true, "headers": true, "htmlBody": true, "mailbox": true, "organization": true, "rawUrl": true, "textBody": true},
+		"APIKey":            {"organization": true},
+		"Account":           {"domain": true, "mailboxes": true, "organization": true},
+		"Alias":             {"domain": true, "organization": true},
+		"DeliveryAttempt":   {"organization": true, "recipient": true},
+		"Domain":            {"accounts": true, "aliases": true, "dkimRecords": true, "organization": true},
+		"Mailbox":           {"account": true, "messages": true, "organization": true},
+		"Message":           {"account": true, "attachments": true, "authentication": true, "headers": true, "htmlBody": true, "mailbox": true, "organization": true, "rawUrl": true, "textBody": true},
+		"OutboundMessage":   {"domain": true, "events": true, "organization": true, "recipients": true},
+		"OutboundRecipient": {"attemptsLog": true, "message": true, "organization": true},
 	})
 }

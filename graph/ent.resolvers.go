@@ -65,17 +65,27 @@ func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[
 		ent.WithOrganizationOrder(orderBy), ent.WithOrganizationFilter(where.Filter))
 }
 
+// OutboundMessages is the resolver for the outboundMessages field.
+func (r *queryResolver) OutboundMessages(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OutboundMessageOrder, where *ent.OutboundMessageWhereInput) (*ent.OutboundMessageConnection, error) {
+	return r.client(ctx).OutboundMessage.Query().Paginate(ctx, after, first, before, last,
+		ent.WithOutboundMessageOrder(orderBy), ent.WithOutboundMessageFilter(where.Filter))
+}
+
 // Domain returns DomainResolver implementation.
 func (r *Resolver) Domain() DomainResolver { return &domainResolver{r} }
 
 // Message returns MessageResolver implementation.
 func (r *Resolver) Message() MessageResolver { return &messageResolver{r} }
 
+// OutboundMessage returns OutboundMessageResolver implementation.
+func (r *Resolver) OutboundMessage() OutboundMessageResolver { return &outboundMessageResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
-	domainResolver  struct{ *Resolver }
-	messageResolver struct{ *Resolver }
-	queryResolver   struct{ *Resolver }
+	domainResolver          struct{ *Resolver }
+	messageResolver         struct{ *Resolver }
+	outboundMessageResolver struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
 )

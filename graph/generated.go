@@ -17,8 +17,11 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailbox"
+	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -38,6 +41,7 @@ type ResolverRoot interface {
 	Domain() DomainResolver
 	Message() MessageResolver
 	Mutation() MutationResolver
+	OutboundMessage() OutboundMessageResolver
 	Query() QueryResolver
 }
 
@@ -149,6 +153,23 @@ type ComplexityRoot struct {
 
 	DeletePayload struct {
 		DeletedID func(childComplexity int) int
+	}
+
+	DeliveryAttempt struct {
+		CreatedAt      func(childComplexity int) int
+		DurationMs     func(childComplexity int) int
+		EnhancedCode   func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Organization   func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		Recipient      func(childComplexity int) int
+		RecipientID    func(childComplexity int) int
+		RemoteMx       func(childComplexity int) int
+		Response       func(childComplexity int) int
+		Result         func(childComplexity int) int
+		SMTPCode       func(childComplexity int) int
+		TLS            func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
 	}
 
 	Domain struct {
@@ -286,26 +307,29 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateAPIKey       func(childComplexity int, input ent.CreateAPIKeyInput, organizationID *pulid.ID) int
-		CreateAccount      func(childComplexity int, input ent.CreateAccountInput, password *string) int
-		CreateAlias        func(childComplexity int, input ent.CreateAliasInput) int
-		CreateDomain       func(childComplexity int, input ent.CreateDomainInput, organizationID *pulid.ID) int
-		CreateOrganization func(childComplexity int, input ent.CreateOrganizationInput) int
-		DeleteAPIKey       func(childComplexity int, id pulid.ID) int
-		DeleteAccount      func(childComplexity int, id pulid.ID) int
-		DeleteAlias        func(childComplexity int, id pulid.ID) int
-		DeleteDomain       func(childComplexity int, id pulid.ID) int
-		DeleteMessages     func(childComplexity int, ids []pulid.ID) int
-		DeleteOrganization func(childComplexity int, id pulid.ID) int
-		IssueToken         func(childComplexity int, organizationID *pulid.ID, scopes []string, ttlSeconds *int) int
-		MarkMessages       func(childComplexity int, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) int
-		MoveMessages       func(childComplexity int, ids []pulid.ID, mailboxID pulid.ID) int
-		SetAccountPassword func(childComplexity int, id pulid.ID, password *string) int
-		UpdateAPIKey       func(childComplexity int, id pulid.ID, input ent.UpdateAPIKeyInput) int
-		UpdateAccount      func(childComplexity int, id pulid.ID, input ent.UpdateAccountInput) int
-		UpdateAlias        func(childComplexity int, id pulid.ID, input ent.UpdateAliasInput) int
-		UpdateDomain       func(childComplexity int, id pulid.ID, input ent.UpdateDomainInput) int
-		UpdateOrganization func(childComplexity int, id pulid.ID, input ent.UpdateOrganizationInput) int
+		CancelOutboundMessage func(childComplexity int, id pulid.ID) int
+		CreateAPIKey          func(childComplexity int, input ent.CreateAPIKeyInput, organizationID *pulid.ID) int
+		CreateAccount         func(childComplexity int, input ent.CreateAccountInput, password *string) int
+		CreateAlias           func(childComplexity int, input ent.CreateAliasInput) int
+		CreateDomain          func(childComplexity int, input ent.CreateDomainInput, organizationID *pulid.ID) int
+		CreateOrganization    func(childComplexity int, input ent.CreateOrganizationInput) int
+		DeleteAPIKey          func(childComplexity int, id pulid.ID) int
+		DeleteAccount         func(childComplexity int, id pulid.ID) int
+		DeleteAlias           func(childComplexity int, id pulid.ID) int
+		DeleteDomain          func(childComplexity int, id pulid.ID) int
+		DeleteMessages        func(childComplexity int, ids []pulid.ID) int
+		DeleteOrganization    func(childComplexity int, id pulid.ID) int
+		IssueToken            func(childComplexity int, organizationID *pulid.ID, scopes []string, ttlSeconds *int) int
+		MarkMessages          func(childComplexity int, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) int
+		MoveMessages          func(childComplexity int, ids []pulid.ID, mailboxID pulid.ID) int
+		RetryOutboundMessage  func(childComplexity int, id pulid.ID) int
+		SendEmail             func(childComplexity int, input model.SendEmailInput) int
+		SetAccountPassword    func(childComplexity int, id pulid.ID, password *string) int
+		UpdateAPIKey          func(childComplexity int, id pulid.ID, input ent.UpdateAPIKeyInput) int
+		UpdateAccount         func(childComplexity int, id pulid.ID, input ent.UpdateAccountInput) int
+		UpdateAlias           func(childComplexity int, id pulid.ID, input ent.UpdateAliasInput) int
+		UpdateDomain          func(childComplexity int, id pulid.ID, input ent.UpdateDomainInput) int
+		UpdateOrganization    func(childComplexity int, id pulid.ID, input ent.UpdateOrganizationInput) int
 	}
 
 	Organization struct {
@@ -330,6 +354,64 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	OutboundEvent struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Payload   func(childComplexity int) int
+		Recipient func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
+	OutboundMessage struct {
+		AccountID       func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Domain          func(childComplexity int) int
+		DomainID        func(childComplexity int) int
+		Events          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		IdempotencyKey  func(childComplexity int) int
+		MailFrom        func(childComplexity int) int
+		MessageIDHeader func(childComplexity int) int
+		Organization    func(childComplexity int) int
+		OrganizationID  func(childComplexity int) int
+		Recipients      func(childComplexity int) int
+		Source          func(childComplexity int) int
+		Subject         func(childComplexity int) int
+		TrackClicks     func(childComplexity int) int
+		TrackOpens      func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	OutboundMessageConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	OutboundMessageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	OutboundRecipient struct {
+		Address           func(childComplexity int) int
+		Attempts          func(childComplexity int) int
+		AttemptsLog       func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Domain            func(childComplexity int) int
+		ID                func(childComplexity int) int
+		LastError         func(childComplexity int) int
+		Message           func(childComplexity int) int
+		NextAttemptAt     func(childComplexity int) int
+		Organization      func(childComplexity int) int
+		OrganizationID    func(childComplexity int) int
+		OutboundMessageID func(childComplexity int) int
+		RemoteMx          func(childComplexity int) int
+		Status            func(childComplexity int) int
+		TLS               func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -338,15 +420,16 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
-		Accounts      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AccountOrder, where *ent.AccountWhereInput) int
-		Aliases       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AliasOrder, where *ent.AliasWhereInput) int
-		Domains       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.DomainOrder, where *ent.DomainWhereInput) int
-		Mailboxes     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MailboxOrder, where *ent.MailboxWhereInput) int
-		Messages      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
-		Node          func(childComplexity int, id pulid.ID) int
-		Nodes         func(childComplexity int, ids []pulid.ID) int
-		Organizations func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		APIKeys          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
+		Accounts         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AccountOrder, where *ent.AccountWhereInput) int
+		Aliases          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AliasOrder, where *ent.AliasWhereInput) int
+		Domains          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.DomainOrder, where *ent.DomainWhereInput) int
+		Mailboxes        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MailboxOrder, where *ent.MailboxWhereInput) int
+		Messages         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
+		Node             func(childComplexity int, id pulid.ID) int
+		Nodes            func(childComplexity int, ids []pulid.ID) int
+		Organizations    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		OutboundMessages func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OutboundMessageOrder, where *ent.OutboundMessageWhereInput) int
 	}
 }
 
@@ -387,6 +470,12 @@ type MutationResolver interface {
 	MarkMessages(ctx context.Context, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) ([]*ent.Message, error)
 	MoveMessages(ctx context.Context, ids []pulid.ID, mailboxID pulid.ID) ([]*ent.Message, error)
 	DeleteMessages(ctx context.Context, ids []pulid.ID) (int, error)
+	SendEmail(ctx context.Context, input model.SendEmailInput) (*ent.OutboundMessage, error)
+	RetryOutboundMessage(ctx context.Context, id pulid.ID) (*ent.OutboundMessage, error)
+	CancelOutboundMessage(ctx context.Context, id pulid.ID) (*ent.OutboundMessage, error)
+}
+type OutboundMessageResolver interface {
+	Events(ctx context.Context, obj *ent.OutboundMessage) ([]*ent.Event, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -398,6 +487,7 @@ type QueryResolver interface {
 	Mailboxes(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MailboxOrder, where *ent.MailboxWhereInput) (*ent.MailboxConnection, error)
 	Messages(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) (*ent.MessageConnection, error)
 	Organizations(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) (*ent.OrganizationConnection, error)
+	OutboundMessages(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OutboundMessageOrder, where *ent.OutboundMessageWhereInput) (*ent.OutboundMessageConnection, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -815,6 +905,91 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeletePayload.DeletedID(childComplexity), true
+
+	case "DeliveryAttempt.createdAt":
+		if e.ComplexityRoot.DeliveryAttempt.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.CreatedAt(childComplexity), true
+	case "DeliveryAttempt.durationMs":
+		if e.ComplexityRoot.DeliveryAttempt.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.DurationMs(childComplexity), true
+	case "DeliveryAttempt.enhancedCode":
+		if e.ComplexityRoot.DeliveryAttempt.EnhancedCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.EnhancedCode(childComplexity), true
+	case "DeliveryAttempt.id":
+		if e.ComplexityRoot.DeliveryAttempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.ID(childComplexity), true
+	case "DeliveryAttempt.organization":
+		if e.ComplexityRoot.DeliveryAttempt.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.Organization(childComplexity), true
+	case "DeliveryAttempt.organizationID":
+		if e.ComplexityRoot.DeliveryAttempt.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.OrganizationID(childComplexity), true
+	case "DeliveryAttempt.recipient":
+		if e.ComplexityRoot.DeliveryAttempt.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.Recipient(childComplexity), true
+	case "DeliveryAttempt.recipientID":
+		if e.ComplexityRoot.DeliveryAttempt.RecipientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.RecipientID(childComplexity), true
+	case "DeliveryAttempt.remoteMx":
+		if e.ComplexityRoot.DeliveryAttempt.RemoteMx == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.RemoteMx(childComplexity), true
+	case "DeliveryAttempt.response":
+		if e.ComplexityRoot.DeliveryAttempt.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.Response(childComplexity), true
+	case "DeliveryAttempt.result":
+		if e.ComplexityRoot.DeliveryAttempt.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.Result(childComplexity), true
+	case "DeliveryAttempt.smtpCode":
+		if e.ComplexityRoot.DeliveryAttempt.SMTPCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.SMTPCode(childComplexity), true
+	case "DeliveryAttempt.tls":
+		if e.ComplexityRoot.DeliveryAttempt.TLS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.TLS(childComplexity), true
+	case "DeliveryAttempt.updatedAt":
+		if e.ComplexityRoot.DeliveryAttempt.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.UpdatedAt(childComplexity), true
 
 	case "Domain.accounts":
 		if e.ComplexityRoot.Domain.Accounts == nil {
@@ -1426,6 +1601,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageHeader.Value(childComplexity), true
 
+	case "Mutation.cancelOutboundMessage":
+		if e.ComplexityRoot.Mutation.CancelOutboundMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelOutboundMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelOutboundMessage(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1580,6 +1766,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveMessages(childComplexity, args["ids"].([]pulid.ID), args["mailboxID"].(pulid.ID)), true
+	case "Mutation.retryOutboundMessage":
+		if e.ComplexityRoot.Mutation.RetryOutboundMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryOutboundMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryOutboundMessage(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.sendEmail":
+		if e.ComplexityRoot.Mutation.SendEmail == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendEmail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendEmail(childComplexity, args["input"].(model.SendEmailInput)), true
 	case "Mutation.setAccountPassword":
 		if e.ComplexityRoot.Mutation.SetAccountPassword == nil {
 			break
@@ -1728,6 +1936,269 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrganizationEdge.Node(childComplexity), true
 
+	case "OutboundEvent.createdAt":
+		if e.ComplexityRoot.OutboundEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundEvent.CreatedAt(childComplexity), true
+	case "OutboundEvent.id":
+		if e.ComplexityRoot.OutboundEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundEvent.ID(childComplexity), true
+	case "OutboundEvent.payload":
+		if e.ComplexityRoot.OutboundEvent.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundEvent.Payload(childComplexity), true
+	case "OutboundEvent.recipient":
+		if e.ComplexityRoot.OutboundEvent.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundEvent.Recipient(childComplexity), true
+	case "OutboundEvent.type":
+		if e.ComplexityRoot.OutboundEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundEvent.Type(childComplexity), true
+
+	case "OutboundMessage.accountID":
+		if e.ComplexityRoot.OutboundMessage.AccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.AccountID(childComplexity), true
+	case "OutboundMessage.createdAt":
+		if e.ComplexityRoot.OutboundMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.CreatedAt(childComplexity), true
+	case "OutboundMessage.domain":
+		if e.ComplexityRoot.OutboundMessage.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.Domain(childComplexity), true
+	case "OutboundMessage.domainID":
+		if e.ComplexityRoot.OutboundMessage.DomainID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.DomainID(childComplexity), true
+	case "OutboundMessage.events":
+		if e.ComplexityRoot.OutboundMessage.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.Events(childComplexity), true
+	case "OutboundMessage.id":
+		if e.ComplexityRoot.OutboundMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.ID(childComplexity), true
+	case "OutboundMessage.idempotencyKey":
+		if e.ComplexityRoot.OutboundMessage.IdempotencyKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.IdempotencyKey(childComplexity), true
+	case "OutboundMessage.mailFrom":
+		if e.ComplexityRoot.OutboundMessage.MailFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.MailFrom(childComplexity), true
+	case "OutboundMessage.messageIDHeader":
+		if e.ComplexityRoot.OutboundMessage.MessageIDHeader == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.MessageIDHeader(childComplexity), true
+	case "OutboundMessage.organization":
+		if e.ComplexityRoot.OutboundMessage.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.Organization(childComplexity), true
+	case "OutboundMessage.organizationID":
+		if e.ComplexityRoot.OutboundMessage.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.OrganizationID(childComplexity), true
+	case "OutboundMessage.recipients":
+		if e.ComplexityRoot.OutboundMessage.Recipients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.Recipients(childComplexity), true
+	case "OutboundMessage.source":
+		if e.ComplexityRoot.OutboundMessage.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.Source(childComplexity), true
+	case "OutboundMessage.subject":
+		if e.ComplexityRoot.OutboundMessage.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.Subject(childComplexity), true
+	case "OutboundMessage.trackClicks":
+		if e.ComplexityRoot.OutboundMessage.TrackClicks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.TrackClicks(childComplexity), true
+	case "OutboundMessage.trackOpens":
+		if e.ComplexityRoot.OutboundMessage.TrackOpens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.TrackOpens(childComplexity), true
+	case "OutboundMessage.updatedAt":
+		if e.ComplexityRoot.OutboundMessage.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessage.UpdatedAt(childComplexity), true
+
+	case "OutboundMessageConnection.edges":
+		if e.ComplexityRoot.OutboundMessageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessageConnection.Edges(childComplexity), true
+	case "OutboundMessageConnection.pageInfo":
+		if e.ComplexityRoot.OutboundMessageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessageConnection.PageInfo(childComplexity), true
+	case "OutboundMessageConnection.totalCount":
+		if e.ComplexityRoot.OutboundMessageConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessageConnection.TotalCount(childComplexity), true
+
+	case "OutboundMessageEdge.cursor":
+		if e.ComplexityRoot.OutboundMessageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessageEdge.Cursor(childComplexity), true
+	case "OutboundMessageEdge.node":
+		if e.ComplexityRoot.OutboundMessageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundMessageEdge.Node(childComplexity), true
+
+	case "OutboundRecipient.address":
+		if e.ComplexityRoot.OutboundRecipient.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.Address(childComplexity), true
+	case "OutboundRecipient.attempts":
+		if e.ComplexityRoot.OutboundRecipient.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.Attempts(childComplexity), true
+	case "OutboundRecipient.attemptsLog":
+		if e.ComplexityRoot.OutboundRecipient.AttemptsLog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.AttemptsLog(childComplexity), true
+	case "OutboundRecipient.createdAt":
+		if e.ComplexityRoot.OutboundRecipient.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.CreatedAt(childComplexity), true
+	case "OutboundRecipient.domain":
+		if e.ComplexityRoot.OutboundRecipient.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.Domain(childComplexity), true
+	case "OutboundRecipient.id":
+		if e.ComplexityRoot.OutboundRecipient.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.ID(childComplexity), true
+	case "OutboundRecipient.lastError":
+		if e.ComplexityRoot.OutboundRecipient.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.LastError(childComplexity), true
+	case "OutboundRecipient.message":
+		if e.ComplexityRoot.OutboundRecipient.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.Message(childComplexity), true
+	case "OutboundRecipient.nextAttemptAt":
+		if e.ComplexityRoot.OutboundRecipient.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.NextAttemptAt(childComplexity), true
+	case "OutboundRecipient.organization":
+		if e.ComplexityRoot.OutboundRecipient.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.Organization(childComplexity), true
+	case "OutboundRecipient.organizationID":
+		if e.ComplexityRoot.OutboundRecipient.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.OrganizationID(childComplexity), true
+	case "OutboundRecipient.outboundMessageID":
+		if e.ComplexityRoot.OutboundRecipient.OutboundMessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.OutboundMessageID(childComplexity), true
+	case "OutboundRecipient.remoteMx":
+		if e.ComplexityRoot.OutboundRecipient.RemoteMx == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.RemoteMx(childComplexity), true
+	case "OutboundRecipient.status":
+		if e.ComplexityRoot.OutboundRecipient.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.Status(childComplexity), true
+	case "OutboundRecipient.tls":
+		if e.ComplexityRoot.OutboundRecipient.TLS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.TLS(childComplexity), true
+	case "OutboundRecipient.updatedAt":
+		if e.ComplexityRoot.OutboundRecipient.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundRecipient.UpdatedAt(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1853,6 +2324,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organizations(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.OrganizationOrder), args["where"].(*ent.OrganizationWhereInput)), true
+	case "Query.outboundMessages":
+		if e.ComplexityRoot.Query.OutboundMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_outboundMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OutboundMessages(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.OutboundMessageOrder), args["where"].(*ent.OutboundMessageWhereInput)), true
 
 	}
 	return 0, false
@@ -1869,19 +2351,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AccountWhereInput", ec.unmarshalInputAccountWhereInput),
 			graphql.NewInputUnmarshaler("AliasOrder", ec.unmarshalInputAliasOrder),
 			graphql.NewInputUnmarshaler("AliasWhereInput", ec.unmarshalInputAliasWhereInput),
+			graphql.NewInputUnmarshaler("AttachmentInput", ec.unmarshalInputAttachmentInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateAliasInput", ec.unmarshalInputCreateAliasInput),
 			graphql.NewInputUnmarshaler("CreateDomainInput", ec.unmarshalInputCreateDomainInput),
 			graphql.NewInputUnmarshaler("CreateOrganizationInput", ec.unmarshalInputCreateOrganizationInput),
+			graphql.NewInputUnmarshaler("DeliveryAttemptOrder", ec.unmarshalInputDeliveryAttemptOrder),
+			graphql.NewInputUnmarshaler("DeliveryAttemptWhereInput", ec.unmarshalInputDeliveryAttemptWhereInput),
 			graphql.NewInputUnmarshaler("DomainOrder", ec.unmarshalInputDomainOrder),
 			graphql.NewInputUnmarshaler("DomainWhereInput", ec.unmarshalInputDomainWhereInput),
+			graphql.NewInputUnmarshaler("HeaderInput", ec.unmarshalInputHeaderInput),
 			graphql.NewInputUnmarshaler("MailboxOrder", ec.unmarshalInputMailboxOrder),
 			graphql.NewInputUnmarshaler("MailboxWhereInput", ec.unmarshalInputMailboxWhereInput),
 			graphql.NewInputUnmarshaler("MessageOrder", ec.unmarshalInputMessageOrder),
 			graphql.NewInputUnmarshaler("MessageWhereInput", ec.unmarshalInputMessageWhereInput),
 			graphql.NewInputUnmarshaler("OrganizationOrder", ec.unmarshalInputOrganizationOrder),
 			graphql.NewInputUnmarshaler("OrganizationWhereInput", ec.unmarshalInputOrganizationWhereInput),
+			graphql.NewInputUnmarshaler("OutboundMessageOrder", ec.unmarshalInputOutboundMessageOrder),
+			graphql.NewInputUnmarshaler("OutboundMessageWhereInput", ec.unmarshalInputOutboundMessageWhereInput),
+			graphql.NewInputUnmarshaler("OutboundRecipientOrder", ec.unmarshalInputOutboundRecipientOrder),
+			graphql.NewInputUnmarshaler("OutboundRecipientWhereInput", ec.unmarshalInputOutboundRecipientWhereInput),
+			graphql.NewInputUnmarshaler("SendEmailInput", ec.unmarshalInputSendEmailInput),
 			graphql.NewInputUnmarshaler("UpdateAPIKeyInput", ec.unmarshalInputUpdateAPIKeyInput),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateAliasInput", ec.unmarshalInputUpdateAliasInput),
@@ -1981,6 +2472,8 @@ var sources = []*ast.Source{
 # mutations and the types that have no table behind them.
 
 scalar Time
+"A JSON object."
+scalar Map
 
 """
 The DNS record that publishes a domain's DKIM public key.
@@ -2152,6 +2645,102 @@ extend type Mutation {
   returns how many went. Needs the write scope.
   """
   deleteMessages(ids: [ID!]!): Int!
+}
+
+"""
+A file sent with a message. With a contentId it is an inline part, which
+the HTML body shows with <img src="cid:…">.
+"""
+input AttachmentInput {
+  filename: String!
+  "The media type; application/octet-stream when left out."
+  contentType: String
+  "The file's bytes, base64-encoded."
+  content: String!
+  "The Content-ID without angle brackets, for an inline part."
+  contentId: String
+}
+
+"""
+A header field to add. Fields that Lightr writes itself (From, To, Cc,
+Bcc, Reply-To, Subject, Date, Message-ID, MIME-Version, Content-*,
+Received, Return-Path, DKIM-Signature, Resent-*, ARC-*, …) are refused.
+"""
+input HeaderInput {
+  name: String!
+  value: String!
+}
+
+"""
+A message to send. Addresses are "alice@acme.test" or
+"Alice <alice@acme.test>"; From must be at one of the organization's
+domains. At least one of to, cc and bcc, and one of text and html, are
+needed.
+"""
+input SendEmailInput {
+  from: String!
+  to: [String!]
+  cc: [String!]
+  "Envelope recipients only: they never appear in the message."
+  bcc: [String!]
+  replyTo: [String!]
+  subject: String
+  "The text/plain body."
+  text: String
+  "The text/html body; with text, the two are sent as alternatives."
+  html: String
+  attachments: [AttachmentInput!]
+  headers: [HeaderInput!]
+  """
+  A key of the caller's choosing (at most 256 bytes): a request repeated
+  with the same key and content returns the first message instead of
+  sending again; the same key with other content is refused.
+  """
+  idempotencyKey: String
+}
+
+"""
+An entry of an outbound message's event log: message.queued, .deferred,
+.delivered, .bounced, .failed or .canceled, one per recipient and change.
+"""
+type OutboundEvent {
+  id: ID!
+  type: String!
+  "The recipient's address."
+  recipient: String!
+  createdAt: Time!
+  """
+  The details: status, attempt, and after an attempt code, enhanced_code,
+  response, remote_mx, tls and (when deferred) next_attempt_at.
+  """
+  payload: Map
+}
+
+extend type OutboundMessage {
+  "The message's event log, oldest first."
+  events: [OutboundEvent!]!
+}
+
+extend type Mutation {
+  """
+  Builds a MIME message and queues it for each recipient; when From is an
+  account's address (or an alias of one account), a copy goes to its Sent
+  mailbox. Needs the send and write scopes. Returns the queued message
+  with its recipients.
+  """
+  sendEmail(input: SendEmailInput!): OutboundMessage!
+  """
+  Makes every recipient of the message that is still queued or deferred
+  due now. Delivered, bounced, failed and canceled recipients are not
+  sent again.
+  """
+  retryOutboundMessage(id: ID!): OutboundMessage!
+  """
+  Cancels delivery to every recipient of the message that is still queued
+  or deferred. A delivery already under way finishes, but the recipient
+  stays canceled.
+  """
+  cancelOutboundMessage(id: ID!): OutboundMessage!
 }
 `, BuiltIn: false},
 }
@@ -2371,6 +2960,40 @@ func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field
 		return ec.fieldContext_DeletePayload_deletedID(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeliveryAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeliveryAttempt_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_DeliveryAttempt_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_DeliveryAttempt_updatedAt(ctx, field)
+	case "organizationID":
+		return ec.fieldContext_DeliveryAttempt_organizationID(ctx, field)
+	case "recipientID":
+		return ec.fieldContext_DeliveryAttempt_recipientID(ctx, field)
+	case "result":
+		return ec.fieldContext_DeliveryAttempt_result(ctx, field)
+	case "smtpCode":
+		return ec.fieldContext_DeliveryAttempt_smtpCode(ctx, field)
+	case "enhancedCode":
+		return ec.fieldContext_DeliveryAttempt_enhancedCode(ctx, field)
+	case "response":
+		return ec.fieldContext_DeliveryAttempt_response(ctx, field)
+	case "remoteMx":
+		return ec.fieldContext_DeliveryAttempt_remoteMx(ctx, field)
+	case "tls":
+		return ec.fieldContext_DeliveryAttempt_tls(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_DeliveryAttempt_durationMs(ctx, field)
+	case "organization":
+		return ec.fieldContext_DeliveryAttempt_organization(ctx, field)
+	case "recipient":
+		return ec.fieldContext_DeliveryAttempt_recipient(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeliveryAttempt", field.Name)
 }
 
 func (ec *executionContext) childFields_Domain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2685,6 +3308,122 @@ func (ec *executionContext) childFields_OrganizationEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type OrganizationEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_OutboundEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OutboundEvent_id(ctx, field)
+	case "type":
+		return ec.fieldContext_OutboundEvent_type(ctx, field)
+	case "recipient":
+		return ec.fieldContext_OutboundEvent_recipient(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OutboundEvent_createdAt(ctx, field)
+	case "payload":
+		return ec.fieldContext_OutboundEvent_payload(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboundMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OutboundMessage_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OutboundMessage_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_OutboundMessage_updatedAt(ctx, field)
+	case "organizationID":
+		return ec.fieldContext_OutboundMessage_organizationID(ctx, field)
+	case "domainID":
+		return ec.fieldContext_OutboundMessage_domainID(ctx, field)
+	case "accountID":
+		return ec.fieldContext_OutboundMessage_accountID(ctx, field)
+	case "mailFrom":
+		return ec.fieldContext_OutboundMessage_mailFrom(ctx, field)
+	case "messageIDHeader":
+		return ec.fieldContext_OutboundMessage_messageIDHeader(ctx, field)
+	case "subject":
+		return ec.fieldContext_OutboundMessage_subject(ctx, field)
+	case "idempotencyKey":
+		return ec.fieldContext_OutboundMessage_idempotencyKey(ctx, field)
+	case "trackOpens":
+		return ec.fieldContext_OutboundMessage_trackOpens(ctx, field)
+	case "trackClicks":
+		return ec.fieldContext_OutboundMessage_trackClicks(ctx, field)
+	case "source":
+		return ec.fieldContext_OutboundMessage_source(ctx, field)
+	case "organization":
+		return ec.fieldContext_OutboundMessage_organization(ctx, field)
+	case "domain":
+		return ec.fieldContext_OutboundMessage_domain(ctx, field)
+	case "recipients":
+		return ec.fieldContext_OutboundMessage_recipients(ctx, field)
+	case "events":
+		return ec.fieldContext_OutboundMessage_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboundMessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OutboundMessageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OutboundMessageConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OutboundMessageConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundMessageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboundMessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_OutboundMessageEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_OutboundMessageEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundMessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboundRecipient(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OutboundRecipient_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OutboundRecipient_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_OutboundRecipient_updatedAt(ctx, field)
+	case "organizationID":
+		return ec.fieldContext_OutboundRecipient_organizationID(ctx, field)
+	case "outboundMessageID":
+		return ec.fieldContext_OutboundRecipient_outboundMessageID(ctx, field)
+	case "address":
+		return ec.fieldContext_OutboundRecipient_address(ctx, field)
+	case "domain":
+		return ec.fieldContext_OutboundRecipient_domain(ctx, field)
+	case "status":
+		return ec.fieldContext_OutboundRecipient_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OutboundRecipient_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_OutboundRecipient_nextAttemptAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_OutboundRecipient_lastError(ctx, field)
+	case "remoteMx":
+		return ec.fieldContext_OutboundRecipient_remoteMx(ctx, field)
+	case "tls":
+		return ec.fieldContext_OutboundRecipient_tls(ctx, field)
+	case "organization":
+		return ec.fieldContext_OutboundRecipient_organization(ctx, field)
+	case "message":
+		return ec.fieldContext_OutboundRecipient_message(ctx, field)
+	case "attemptsLog":
+		return ec.fieldContext_OutboundRecipient_attemptsLog(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundRecipient", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2920,6 +3659,20 @@ func (ec *executionContext) field_Mailbox_messages_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelOutboundMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3188,6 +3941,34 @@ func (ec *executionContext) field_Mutation_moveMessages_args(ctx context.Context
 		return nil, err
 	}
 	args["mailboxID"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retryOutboundMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SendEmailInput, error) {
+			return ec.unmarshalNSendEmailInput2githubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐSendEmailInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -3735,6 +4516,60 @@ func (ec *executionContext) field_Query_organizations_args(ctx context.Context, 
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.OrganizationWhereInput, error) {
 			return ec.unmarshalOOrganizationWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganizationWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_outboundMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.OutboundMessageOrder, error) {
+			return ec.unmarshalOOutboundMessageOrder2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.OutboundMessageWhereInput, error) {
+			return ec.unmarshalOOutboundMessageWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4802,6 +5637,224 @@ func (ec *executionContext) _DeletePayload_deletedID(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_DeletePayload_deletedID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeletePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeliveryAttempt_id(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeliveryAttempt_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DeliveryAttempt_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DeliveryAttempt_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.OrganizationID)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_organizationID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeliveryAttempt_recipientID(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.RecipientID)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_recipientID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeliveryAttempt_result(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v deliveryattempt.Result) graphql.Marshaler {
+			return ec.marshalNDeliveryAttemptResult2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "DeliveryAttemptResult")
+}
+
+func (ec *executionContext) _DeliveryAttempt_smtpCode(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_smtpCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMTPCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_smtpCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DeliveryAttempt_enhancedCode(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.EnhancedCode)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_enhancedCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _DeliveryAttempt_response(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Response)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _DeliveryAttempt_remoteMx(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.RemoteMx)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_remoteMx(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _DeliveryAttempt_tls(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.TLS)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_tls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DeliveryAttempt_durationMs(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.DurationMs)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DeliveryAttempt_organization(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeliveryAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeliveryAttempt_recipient(ctx context.Context, field graphql.CollectedField, obj *ent.DeliveryAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundRecipient) graphql.Marshaler {
+			return ec.marshalNOutboundRecipient2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeliveryAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundRecipient(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Domain_id(ctx context.Context, field graphql.CollectedField, obj *ent.Domain) (ret graphql.Marshaler) {
@@ -7176,6 +8229,138 @@ func (ec *executionContext) fieldContext_Mutation_deleteMessages(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_sendEmail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendEmail(ctx, fc.Args["input"].(model.SendEmailInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+			return ec.marshalNOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendEmail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryOutboundMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryOutboundMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryOutboundMessage(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+			return ec.marshalNOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryOutboundMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryOutboundMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelOutboundMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelOutboundMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelOutboundMessage(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+			return ec.marshalNOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelOutboundMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelOutboundMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
@@ -7378,6 +8563,700 @@ func (ec *executionContext) _OrganizationEdge_cursor(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_OrganizationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrganizationEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _OutboundEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
+}
+func (ec *executionContext) fieldContext_OutboundEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundEvent_type(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Type)
+}
+func (ec *executionContext) fieldContext_OutboundEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundEvent_recipient(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Recipient)
+}
+func (ec *executionContext) fieldContext_OutboundEvent_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundEvent_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundEvent_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboundEvent_payload(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundEvent_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalOMap2map(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundEvent_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundEvent", field, false, false, "Map")
+}
+
+func (ec *executionContext) _OutboundMessage_id(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboundMessage_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboundMessage_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.OrganizationID)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_organizationID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundMessage_domainID(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.DomainID)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_domainID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundMessage_accountID(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalOID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.AccountID)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_accountID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundMessage_mailFrom(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.MailFrom)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_mailFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundMessage_messageIDHeader(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.MessageIDHeader)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_messageIDHeader(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundMessage_subject(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Subject)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundMessage_idempotencyKey(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalOString2string(ctx, field.Selections, obj.IdempotencyKey)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_idempotencyKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundMessage_trackOpens(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.TrackOpens)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_trackOpens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OutboundMessage_trackClicks(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.TrackClicks)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_trackClicks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OutboundMessage_source(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outboundmessage.Source) graphql.Marshaler {
+			return ec.marshalNOutboundMessageSource2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessage", field, false, false, "OutboundMessageSource")
+}
+
+func (ec *executionContext) _OutboundMessage_organization(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessage_domain(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Domain) graphql.Marshaler {
+			return ec.marshalNDomain2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Domain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessage_recipients(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_recipients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipients(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.OutboundRecipient) graphql.Marshaler {
+			return ec.marshalOOutboundRecipient2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_recipients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundRecipient(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessage_events(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessage_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OutboundMessage().Events(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Event) graphql.Marshaler {
+			return ec.marshalNOutboundEvent2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessage_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessageConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.OutboundMessageEdge) graphql.Marshaler {
+			return ec.marshalOOutboundMessageEdge2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessageConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessageConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessageConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessageConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessageConnection) (ret graphql.Marshaler) {
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
+}
+func (ec *executionContext) fieldContext_OutboundMessageConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessageConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OutboundMessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundMessageEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+			return ec.marshalOOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundMessageEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundMessageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundMessageEdge) (ret graphql.Marshaler) {
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
+}
+func (ec *executionContext) fieldContext_OutboundMessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundMessageEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _OutboundRecipient_id(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundRecipient_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundRecipient_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboundRecipient_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundRecipient_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboundRecipient_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.OrganizationID)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_organizationID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundRecipient_outboundMessageID(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.OutboundMessageID)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_outboundMessageID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OutboundRecipient_address(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Address)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundRecipient_domain(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Domain)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundRecipient_status(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundRecipient_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outboundrecipient.Status) graphql.Marshaler {
+			return ec.marshalNOutboundRecipientStatus2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "OutboundRecipientStatus")
+}
+
+func (ec *executionContext) _OutboundRecipient_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Attempts)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OutboundRecipient_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.NextAttemptAt)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboundRecipient_lastError(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.LastError)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundRecipient_remoteMx(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.RemoteMx)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_remoteMx(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboundRecipient_tls(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.TLS)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_tls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboundRecipient", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OutboundRecipient_organization(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundRecipient_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundRecipient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundRecipient_message(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundRecipient_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+			return ec.marshalNOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundRecipient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboundRecipient_attemptsLog(ctx context.Context, field graphql.CollectedField, obj *ent.OutboundRecipient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundRecipient_attemptsLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptsLog(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.DeliveryAttempt) graphql.Marshaler {
+			return ec.marshalODeliveryAttempt2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundRecipient_attemptsLog(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundRecipient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliveryAttempt(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[pulid.ID]) (ret graphql.Marshaler) {
@@ -7830,6 +9709,50 @@ func (ec *executionContext) fieldContext_Query_organizations(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_organizations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_outboundMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_outboundMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OutboundMessages(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.OutboundMessageOrder), fc.Args["where"].(*ent.OutboundMessageWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OutboundMessageConnection) graphql.Marshaler {
+			return ec.marshalNOutboundMessageConnection2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_outboundMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundMessageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_outboundMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11260,6 +13183,69 @@ func UnmarshalAliasWhereInput(ctx context.Context, raw any) (ent.AliasWhereInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAttachmentInput(ctx context.Context, obj any) (model.AttachmentInput, error) {
+	var it model.AttachmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"filename", "contentType", "content", "contentId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "filename":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filename"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filename = data
+		case "contentType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentType = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		case "contentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttachmentInput unmarshals raw into the AttachmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttachmentInput(ctx context.Context, raw any) (model.AttachmentInput, error) {
+	var out model.AttachmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttachmentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (ent.CreateAPIKeyInput, error) {
 	var it ent.CreateAPIKeyInput
 	if obj == nil {
@@ -11607,6 +13593,934 @@ func (ec *executionContext) unmarshalInputCreateOrganizationInput(ctx context.Co
 func UnmarshalCreateOrganizationInput(ctx context.Context, raw any) (ent.CreateOrganizationInput, error) {
 	var out ent.CreateOrganizationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOrganizationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeliveryAttemptOrder(ctx context.Context, obj any) (ent.DeliveryAttemptOrder, error) {
+	var it ent.DeliveryAttemptOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNDeliveryAttemptOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeliveryAttemptOrder unmarshals raw into the DeliveryAttemptOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeliveryAttemptOrder(ctx context.Context, raw any) (ent.DeliveryAttemptOrder, error) {
+	var out ent.DeliveryAttemptOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeliveryAttemptOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeliveryAttemptWhereInput(ctx context.Context, obj any) (ent.DeliveryAttemptWhereInput, error) {
+	var it ent.DeliveryAttemptWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "organizationIDContains", "organizationIDHasPrefix", "organizationIDHasSuffix", "organizationIDEqualFold", "organizationIDContainsFold", "recipientID", "recipientIDNEQ", "recipientIDIn", "recipientIDNotIn", "recipientIDGT", "recipientIDGTE", "recipientIDLT", "recipientIDLTE", "recipientIDContains", "recipientIDHasPrefix", "recipientIDHasSuffix", "recipientIDEqualFold", "recipientIDContainsFold", "result", "resultNEQ", "resultIn", "resultNotIn", "smtpCode", "smtpCodeNEQ", "smtpCodeIn", "smtpCodeNotIn", "smtpCodeGT", "smtpCodeGTE", "smtpCodeLT", "smtpCodeLTE", "smtpCodeIsNil", "smtpCodeNotNil", "enhancedCode", "enhancedCodeNEQ", "enhancedCodeIn", "enhancedCodeNotIn", "enhancedCodeGT", "enhancedCodeGTE", "enhancedCodeLT", "enhancedCodeLTE", "enhancedCodeContains", "enhancedCodeHasPrefix", "enhancedCodeHasSuffix", "enhancedCodeEqualFold", "enhancedCodeContainsFold", "response", "responseNEQ", "responseIn", "responseNotIn", "responseGT", "responseGTE", "responseLT", "responseLTE", "responseContains", "responseHasPrefix", "responseHasSuffix", "responseEqualFold", "responseContainsFold", "remoteMx", "remoteMxNEQ", "remoteMxIn", "remoteMxNotIn", "remoteMxGT", "remoteMxGTE", "remoteMxLT", "remoteMxLTE", "remoteMxContains", "remoteMxHasPrefix", "remoteMxHasSuffix", "remoteMxEqualFold", "remoteMxContainsFold", "tls", "tlsNEQ", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "hasOrganization", "hasOrganizationWith", "hasRecipient", "hasRecipientWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalODeliveryAttemptWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalODeliveryAttemptWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalODeliveryAttemptWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "organizationID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationID = data
+		case "organizationIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDNEQ = data
+		case "organizationIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDIn = data
+		case "organizationIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDNotIn = data
+		case "organizationIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDGT = data
+		case "organizationIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDGTE = data
+		case "organizationIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDLT = data
+		case "organizationIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDLTE = data
+		case "organizationIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDContains = data
+		case "organizationIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDHasPrefix = data
+		case "organizationIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDHasSuffix = data
+		case "organizationIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDEqualFold = data
+		case "organizationIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDContainsFold = data
+		case "recipientID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientID = data
+		case "recipientIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDNEQ = data
+		case "recipientIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDIn = data
+		case "recipientIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDNotIn = data
+		case "recipientIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDGT = data
+		case "recipientIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDGTE = data
+		case "recipientIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDLT = data
+		case "recipientIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDLTE = data
+		case "recipientIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDContains = data
+		case "recipientIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDHasPrefix = data
+		case "recipientIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDHasSuffix = data
+		case "recipientIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDEqualFold = data
+		case "recipientIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientIDContainsFold = data
+		case "result":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("result"))
+			data, err := ec.unmarshalODeliveryAttemptResult2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Result = data
+		case "resultNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultNEQ"))
+			data, err := ec.unmarshalODeliveryAttemptResult2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultNEQ = data
+		case "resultIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultIn"))
+			data, err := ec.unmarshalODeliveryAttemptResult2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResultᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultIn = data
+		case "resultNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultNotIn"))
+			data, err := ec.unmarshalODeliveryAttemptResult2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResultᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultNotIn = data
+		case "smtpCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCode"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCode = data
+		case "smtpCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeNEQ = data
+		case "smtpCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeIn = data
+		case "smtpCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeNotIn = data
+		case "smtpCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeGT = data
+		case "smtpCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeGTE = data
+		case "smtpCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeLT = data
+		case "smtpCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeLTE = data
+		case "smtpCodeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeIsNil = data
+		case "smtpCodeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtpCodeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTPCodeNotNil = data
+		case "enhancedCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCode = data
+		case "enhancedCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeNEQ = data
+		case "enhancedCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeIn = data
+		case "enhancedCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeNotIn = data
+		case "enhancedCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeGT = data
+		case "enhancedCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeGTE = data
+		case "enhancedCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeLT = data
+		case "enhancedCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeLTE = data
+		case "enhancedCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeContains = data
+		case "enhancedCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeHasPrefix = data
+		case "enhancedCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeHasSuffix = data
+		case "enhancedCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeEqualFold = data
+		case "enhancedCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enhancedCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnhancedCodeContainsFold = data
+		case "response":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("response"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Response = data
+		case "responseNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseNEQ = data
+		case "responseIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseIn = data
+		case "responseNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseNotIn = data
+		case "responseGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseGT = data
+		case "responseGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseGTE = data
+		case "responseLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseLT = data
+		case "responseLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseLTE = data
+		case "responseContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseContains = data
+		case "responseHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseHasPrefix = data
+		case "responseHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseHasSuffix = data
+		case "responseEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseEqualFold = data
+		case "responseContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseContainsFold = data
+		case "remoteMx":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMx"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMx = data
+		case "remoteMxNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxNEQ = data
+		case "remoteMxIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxIn = data
+		case "remoteMxNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxNotIn = data
+		case "remoteMxGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxGT = data
+		case "remoteMxGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxGTE = data
+		case "remoteMxLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxLT = data
+		case "remoteMxLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxLTE = data
+		case "remoteMxContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxContains = data
+		case "remoteMxHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxHasPrefix = data
+		case "remoteMxHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxHasSuffix = data
+		case "remoteMxEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxEqualFold = data
+		case "remoteMxContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxContainsFold = data
+		case "tls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tls"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TLS = data
+		case "tlsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tlsNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TLSNEQ = data
+		case "durationMs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMs"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMs = data
+		case "durationMsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsNEQ = data
+		case "durationMsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsIn = data
+		case "durationMsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsNotIn = data
+		case "durationMsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsGT = data
+		case "durationMsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsGTE = data
+		case "durationMsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsLT = data
+		case "durationMsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMsLTE = data
+		case "hasOrganization":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOrganization"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOrganization = data
+		case "hasOrganizationWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOrganizationWith"))
+			data, err := ec.unmarshalOOrganizationWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganizationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOrganizationWith = data
+		case "hasRecipient":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRecipient"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRecipient = data
+		case "hasRecipientWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRecipientWith"))
+			data, err := ec.unmarshalOOutboundRecipientWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRecipientWith = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeliveryAttemptWhereInput unmarshals raw into the DeliveryAttemptWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeliveryAttemptWhereInput(ctx context.Context, raw any) (ent.DeliveryAttemptWhereInput, error) {
+	var out ent.DeliveryAttemptWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeliveryAttemptWhereInput", raw, &out)
 	return out, err
 }
 
@@ -12696,6 +15610,55 @@ func (ec *executionContext) unmarshalInputDomainWhereInput(ctx context.Context, 
 func UnmarshalDomainWhereInput(ctx context.Context, raw any) (ent.DomainWhereInput, error) {
 	var out ent.DomainWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DomainWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputHeaderInput(ctx context.Context, obj any) (model.HeaderInput, error) {
+	var it model.HeaderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHeaderInput unmarshals raw into the HeaderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHeaderInput(ctx context.Context, raw any) (model.HeaderInput, error) {
+	var out model.HeaderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HeaderInput", raw, &out)
 	return out, err
 }
 
@@ -15784,6 +18747,2191 @@ func UnmarshalOrganizationWhereInput(ctx context.Context, raw any) (ent.Organiza
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOutboundMessageOrder(ctx context.Context, obj any) (ent.OutboundMessageOrder, error) {
+	var it ent.OutboundMessageOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNOutboundMessageOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOutboundMessageOrder unmarshals raw into the OutboundMessageOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOutboundMessageOrder(ctx context.Context, raw any) (ent.OutboundMessageOrder, error) {
+	var out ent.OutboundMessageOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OutboundMessageOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOutboundMessageWhereInput(ctx context.Context, obj any) (ent.OutboundMessageWhereInput, error) {
+	var it ent.OutboundMessageWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "organizationIDContains", "organizationIDHasPrefix", "organizationIDHasSuffix", "organizationIDEqualFold", "organizationIDContainsFold", "domainID", "domainIDNEQ", "domainIDIn", "domainIDNotIn", "domainIDGT", "domainIDGTE", "domainIDLT", "domainIDLTE", "domainIDContains", "domainIDHasPrefix", "domainIDHasSuffix", "domainIDEqualFold", "domainIDContainsFold", "accountID", "accountIDNEQ", "accountIDIn", "accountIDNotIn", "accountIDGT", "accountIDGTE", "accountIDLT", "accountIDLTE", "accountIDContains", "accountIDHasPrefix", "accountIDHasSuffix", "accountIDIsNil", "accountIDNotNil", "accountIDEqualFold", "accountIDContainsFold", "mailFrom", "mailFromNEQ", "mailFromIn", "mailFromNotIn", "mailFromGT", "mailFromGTE", "mailFromLT", "mailFromLTE", "mailFromContains", "mailFromHasPrefix", "mailFromHasSuffix", "mailFromEqualFold", "mailFromContainsFold", "messageIDHeader", "messageIDHeaderNEQ", "messageIDHeaderIn", "messageIDHeaderNotIn", "messageIDHeaderGT", "messageIDHeaderGTE", "messageIDHeaderLT", "messageIDHeaderLTE", "messageIDHeaderContains", "messageIDHeaderHasPrefix", "messageIDHeaderHasSuffix", "messageIDHeaderEqualFold", "messageIDHeaderContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyIsNil", "idempotencyKeyNotNil", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "trackOpens", "trackOpensNEQ", "trackClicks", "trackClicksNEQ", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "hasOrganization", "hasOrganizationWith", "hasDomain", "hasDomainWith", "hasRecipients", "hasRecipientsWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOOutboundMessageWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOOutboundMessageWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOOutboundMessageWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "organizationID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationID = data
+		case "organizationIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDNEQ = data
+		case "organizationIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDIn = data
+		case "organizationIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDNotIn = data
+		case "organizationIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDGT = data
+		case "organizationIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDGTE = data
+		case "organizationIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDLT = data
+		case "organizationIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDLTE = data
+		case "organizationIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDContains = data
+		case "organizationIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDHasPrefix = data
+		case "organizationIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDHasSuffix = data
+		case "organizationIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDEqualFold = data
+		case "organizationIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDContainsFold = data
+		case "domainID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainID = data
+		case "domainIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDNEQ = data
+		case "domainIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDIn = data
+		case "domainIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDNotIn = data
+		case "domainIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDGT = data
+		case "domainIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDGTE = data
+		case "domainIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDLT = data
+		case "domainIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDLTE = data
+		case "domainIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDContains = data
+		case "domainIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDHasPrefix = data
+		case "domainIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDHasSuffix = data
+		case "domainIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDEqualFold = data
+		case "domainIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIDContainsFold = data
+		case "accountID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "accountIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDNEQ = data
+		case "accountIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDIn = data
+		case "accountIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDNotIn = data
+		case "accountIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDGT = data
+		case "accountIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDGTE = data
+		case "accountIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDLT = data
+		case "accountIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDLTE = data
+		case "accountIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDContains = data
+		case "accountIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDHasPrefix = data
+		case "accountIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDHasSuffix = data
+		case "accountIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDIsNil = data
+		case "accountIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDNotNil = data
+		case "accountIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDEqualFold = data
+		case "accountIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIDContainsFold = data
+		case "mailFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFrom"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFrom = data
+		case "mailFromNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromNEQ = data
+		case "mailFromIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromIn = data
+		case "mailFromNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromNotIn = data
+		case "mailFromGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromGT = data
+		case "mailFromGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromGTE = data
+		case "mailFromLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromLT = data
+		case "mailFromLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromLTE = data
+		case "mailFromContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromContains = data
+		case "mailFromHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromHasPrefix = data
+		case "mailFromHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromHasSuffix = data
+		case "mailFromEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromEqualFold = data
+		case "mailFromContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailFromContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailFromContainsFold = data
+		case "messageIDHeader":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeader"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeader = data
+		case "messageIDHeaderNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderNEQ = data
+		case "messageIDHeaderIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderIn = data
+		case "messageIDHeaderNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderNotIn = data
+		case "messageIDHeaderGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderGT = data
+		case "messageIDHeaderGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderGTE = data
+		case "messageIDHeaderLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderLT = data
+		case "messageIDHeaderLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderLTE = data
+		case "messageIDHeaderContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderContains = data
+		case "messageIDHeaderHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderHasPrefix = data
+		case "messageIDHeaderHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderHasSuffix = data
+		case "messageIDHeaderEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderEqualFold = data
+		case "messageIDHeaderContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDHeaderContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageIDHeaderContainsFold = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "subjectNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNEQ = data
+		case "subjectIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIn = data
+		case "subjectNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNotIn = data
+		case "subjectGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectGT = data
+		case "subjectGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectGTE = data
+		case "subjectLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectLT = data
+		case "subjectLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectLTE = data
+		case "subjectContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectContains = data
+		case "subjectHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectHasPrefix = data
+		case "subjectHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectHasSuffix = data
+		case "subjectEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectEqualFold = data
+		case "subjectContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectContainsFold = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "idempotencyKeyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyNEQ = data
+		case "idempotencyKeyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyIn = data
+		case "idempotencyKeyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyNotIn = data
+		case "idempotencyKeyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyGT = data
+		case "idempotencyKeyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyGTE = data
+		case "idempotencyKeyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyLT = data
+		case "idempotencyKeyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyLTE = data
+		case "idempotencyKeyContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyContains = data
+		case "idempotencyKeyHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyHasPrefix = data
+		case "idempotencyKeyHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyHasSuffix = data
+		case "idempotencyKeyIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyIsNil = data
+		case "idempotencyKeyNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyNotNil = data
+		case "idempotencyKeyEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyEqualFold = data
+		case "idempotencyKeyContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKeyContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKeyContainsFold = data
+		case "trackOpens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackOpens"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackOpens = data
+		case "trackOpensNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackOpensNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackOpensNEQ = data
+		case "trackClicks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackClicks"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackClicks = data
+		case "trackClicksNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackClicksNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackClicksNEQ = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOOutboundMessageSource2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		case "sourceNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceNEQ"))
+			data, err := ec.unmarshalOOutboundMessageSource2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SourceNEQ = data
+		case "sourceIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceIn"))
+			data, err := ec.unmarshalOOutboundMessageSource2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSourceᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SourceIn = data
+		case "sourceNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceNotIn"))
+			data, err := ec.unmarshalOOutboundMessageSource2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSourceᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SourceNotIn = data
+		case "hasOrganization":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOrganization"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOrganization = data
+		case "hasOrganizationWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOrganizationWith"))
+			data, err := ec.unmarshalOOrganizationWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganizationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOrganizationWith = data
+		case "hasDomain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDomain"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasDomain = data
+		case "hasDomainWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDomainWith"))
+			data, err := ec.unmarshalODomainWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDomainWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasDomainWith = data
+		case "hasRecipients":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRecipients"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRecipients = data
+		case "hasRecipientsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRecipientsWith"))
+			data, err := ec.unmarshalOOutboundRecipientWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRecipientsWith = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOutboundMessageWhereInput unmarshals raw into the OutboundMessageWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOutboundMessageWhereInput(ctx context.Context, raw any) (ent.OutboundMessageWhereInput, error) {
+	var out ent.OutboundMessageWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OutboundMessageWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOutboundRecipientOrder(ctx context.Context, obj any) (ent.OutboundRecipientOrder, error) {
+	var it ent.OutboundRecipientOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNOutboundRecipientOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOutboundRecipientOrder unmarshals raw into the OutboundRecipientOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOutboundRecipientOrder(ctx context.Context, raw any) (ent.OutboundRecipientOrder, error) {
+	var out ent.OutboundRecipientOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OutboundRecipientOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOutboundRecipientWhereInput(ctx context.Context, obj any) (ent.OutboundRecipientWhereInput, error) {
+	var it ent.OutboundRecipientWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "organizationIDContains", "organizationIDHasPrefix", "organizationIDHasSuffix", "organizationIDEqualFold", "organizationIDContainsFold", "outboundMessageID", "outboundMessageIDNEQ", "outboundMessageIDIn", "outboundMessageIDNotIn", "outboundMessageIDGT", "outboundMessageIDGTE", "outboundMessageIDLT", "outboundMessageIDLTE", "outboundMessageIDContains", "outboundMessageIDHasPrefix", "outboundMessageIDHasSuffix", "outboundMessageIDEqualFold", "outboundMessageIDContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "domain", "domainNEQ", "domainIn", "domainNotIn", "domainGT", "domainGTE", "domainLT", "domainLTE", "domainContains", "domainHasPrefix", "domainHasSuffix", "domainEqualFold", "domainContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "attempts", "attemptsNEQ", "attemptsIn", "attemptsNotIn", "attemptsGT", "attemptsGTE", "attemptsLT", "attemptsLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorEqualFold", "lastErrorContainsFold", "remoteMx", "remoteMxNEQ", "remoteMxIn", "remoteMxNotIn", "remoteMxGT", "remoteMxGTE", "remoteMxLT", "remoteMxLTE", "remoteMxContains", "remoteMxHasPrefix", "remoteMxHasSuffix", "remoteMxEqualFold", "remoteMxContainsFold", "tls", "tlsNEQ", "hasOrganization", "hasOrganizationWith", "hasMessage", "hasMessageWith", "hasAttemptsLog", "hasAttemptsLogWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOOutboundRecipientWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOOutboundRecipientWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOOutboundRecipientWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "organizationID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationID = data
+		case "organizationIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDNEQ = data
+		case "organizationIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDIn = data
+		case "organizationIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDNotIn = data
+		case "organizationIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDGT = data
+		case "organizationIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDGTE = data
+		case "organizationIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDLT = data
+		case "organizationIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDLTE = data
+		case "organizationIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDContains = data
+		case "organizationIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDHasPrefix = data
+		case "organizationIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDHasSuffix = data
+		case "organizationIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDEqualFold = data
+		case "organizationIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationIDContainsFold = data
+		case "outboundMessageID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageID = data
+		case "outboundMessageIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDNEQ = data
+		case "outboundMessageIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDIn = data
+		case "outboundMessageIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDNotIn = data
+		case "outboundMessageIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDGT = data
+		case "outboundMessageIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDGTE = data
+		case "outboundMessageIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDLT = data
+		case "outboundMessageIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDLTE = data
+		case "outboundMessageIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDContains = data
+		case "outboundMessageIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDHasPrefix = data
+		case "outboundMessageIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDHasSuffix = data
+		case "outboundMessageIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDEqualFold = data
+		case "outboundMessageIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outboundMessageIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutboundMessageIDContainsFold = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "addressNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressNEQ = data
+		case "addressIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressIn = data
+		case "addressNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressNotIn = data
+		case "addressGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressGT = data
+		case "addressGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressGTE = data
+		case "addressLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressLT = data
+		case "addressLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressLTE = data
+		case "addressContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressContains = data
+		case "addressHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressHasPrefix = data
+		case "addressHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressHasSuffix = data
+		case "addressEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressEqualFold = data
+		case "addressContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressContainsFold = data
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "domainNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainNEQ = data
+		case "domainIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainIn = data
+		case "domainNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainNotIn = data
+		case "domainGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainGT = data
+		case "domainGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainGTE = data
+		case "domainLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainLT = data
+		case "domainLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainLTE = data
+		case "domainContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainContains = data
+		case "domainHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainHasPrefix = data
+		case "domainHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainHasSuffix = data
+		case "domainEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainEqualFold = data
+		case "domainContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DomainContainsFold = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOutboundRecipientStatus2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalOOutboundRecipientStatus2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalOOutboundRecipientStatus2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalOOutboundRecipientStatus2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "attempts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attempts"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attempts = data
+		case "attemptsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsNEQ = data
+		case "attemptsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsIn = data
+		case "attemptsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsNotIn = data
+		case "attemptsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsGT = data
+		case "attemptsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsGTE = data
+		case "attemptsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsLT = data
+		case "attemptsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptsLTE = data
+		case "nextAttemptAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAt = data
+		case "nextAttemptAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtNEQ = data
+		case "nextAttemptAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtIn = data
+		case "nextAttemptAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtNotIn = data
+		case "nextAttemptAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtGT = data
+		case "nextAttemptAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtGTE = data
+		case "nextAttemptAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtLT = data
+		case "nextAttemptAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtLTE = data
+		case "nextAttemptAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtIsNil = data
+		case "nextAttemptAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextAttemptAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextAttemptAtNotNil = data
+		case "lastError":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastError"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastError = data
+		case "lastErrorNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorNEQ = data
+		case "lastErrorIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorIn = data
+		case "lastErrorNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorNotIn = data
+		case "lastErrorGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorGT = data
+		case "lastErrorGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorGTE = data
+		case "lastErrorLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorLT = data
+		case "lastErrorLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorLTE = data
+		case "lastErrorContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorContains = data
+		case "lastErrorHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorHasPrefix = data
+		case "lastErrorHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorHasSuffix = data
+		case "lastErrorEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorEqualFold = data
+		case "lastErrorContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastErrorContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastErrorContainsFold = data
+		case "remoteMx":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMx"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMx = data
+		case "remoteMxNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxNEQ = data
+		case "remoteMxIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxIn = data
+		case "remoteMxNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxNotIn = data
+		case "remoteMxGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxGT = data
+		case "remoteMxGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxGTE = data
+		case "remoteMxLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxLT = data
+		case "remoteMxLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxLTE = data
+		case "remoteMxContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxContains = data
+		case "remoteMxHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxHasPrefix = data
+		case "remoteMxHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxHasSuffix = data
+		case "remoteMxEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxEqualFold = data
+		case "remoteMxContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remoteMxContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoteMxContainsFold = data
+		case "tls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tls"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TLS = data
+		case "tlsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tlsNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TLSNEQ = data
+		case "hasOrganization":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOrganization"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOrganization = data
+		case "hasOrganizationWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOrganizationWith"))
+			data, err := ec.unmarshalOOrganizationWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOrganizationWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOrganizationWith = data
+		case "hasMessage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasMessage"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasMessage = data
+		case "hasMessageWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasMessageWith"))
+			data, err := ec.unmarshalOOutboundMessageWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasMessageWith = data
+		case "hasAttemptsLog":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAttemptsLog"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAttemptsLog = data
+		case "hasAttemptsLogWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAttemptsLogWith"))
+			data, err := ec.unmarshalODeliveryAttemptWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAttemptsLogWith = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOutboundRecipientWhereInput unmarshals raw into the OutboundRecipientWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOutboundRecipientWhereInput(ctx context.Context, raw any) (ent.OutboundRecipientWhereInput, error) {
+	var out ent.OutboundRecipientWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OutboundRecipientWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSendEmailInput(ctx context.Context, obj any) (model.SendEmailInput, error) {
+	var it model.SendEmailInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "cc":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cc"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cc = data
+		case "bcc":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bcc"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bcc = data
+		case "replyTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replyTo"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplyTo = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "html":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("html"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HTML = data
+		case "attachments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attachments"))
+			data, err := ec.unmarshalOAttachmentInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAttachmentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attachments = data
+		case "headers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("headers"))
+			data, err := ec.unmarshalOHeaderInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐHeaderInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Headers = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSendEmailInput unmarshals raw into the SendEmailInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSendEmailInput(ctx context.Context, raw any) (model.SendEmailInput, error) {
+	var out model.SendEmailInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SendEmailInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (ent.UpdateAPIKeyInput, error) {
 	var it ent.UpdateAPIKeyInput
 	if obj == nil {
@@ -16149,6 +21297,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *ent.OutboundRecipient:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OutboundRecipient(ctx, sel, obj)
+	case *ent.OutboundMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OutboundMessage(ctx, sel, obj)
 	case *ent.Organization:
 		if obj == nil {
 			return graphql.Null
@@ -16169,6 +21327,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Domain(ctx, sel, obj)
+	case *ent.DeliveryAttempt:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._DeliveryAttempt(ctx, sel, obj)
 	case *ent.MailAlias:
 		if obj == nil {
 			return graphql.Null
@@ -16898,6 +22061,106 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
+var deliveryAttemptImplementors = []string{"DeliveryAttempt", "Node"}
+
+func (ec *executionContext) _DeliveryAttempt(ctx context.Context, sel ast.SelectionSet, obj *ent.DeliveryAttempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryAttemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeliveryAttempt")
+		case "id":
+			out.Values[i] = ec._DeliveryAttempt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._DeliveryAttempt_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._DeliveryAttempt_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organizationID":
+			out.Values[i] = ec._DeliveryAttempt_organizationID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recipientID":
+			out.Values[i] = ec._DeliveryAttempt_recipientID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "result":
+			out.Values[i] = ec._DeliveryAttempt_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "smtpCode":
+			out.Values[i] = ec._DeliveryAttempt_smtpCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enhancedCode":
+			out.Values[i] = ec._DeliveryAttempt_enhancedCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "response":
+			out.Values[i] = ec._DeliveryAttempt_response(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remoteMx":
+			out.Values[i] = ec._DeliveryAttempt_remoteMx(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tls":
+			out.Values[i] = ec._DeliveryAttempt_tls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationMs":
+			out.Values[i] = ec._DeliveryAttempt_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organization":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DeliveryAttempt_organization(ctx, field, obj)
+				})
+		case "recipient":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DeliveryAttempt_recipient(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17916,6 +23179,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sendEmail":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendEmail(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryOutboundMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryOutboundMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelOutboundMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelOutboundMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18082,6 +23366,368 @@ func (ec *executionContext) _OrganizationEdge(ctx context.Context, sel ast.Selec
 	return object{fields: fields, values: out.Values}
 }
 
+var outboundEventImplementors = []string{"OutboundEvent"}
+
+func (ec *executionContext) _OutboundEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outboundEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutboundEvent")
+		case "id":
+			out.Values[i] = ec._OutboundEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._OutboundEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._OutboundEvent_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OutboundEvent_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payload":
+			out.Values[i] = ec._OutboundEvent_payload(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
+var outboundMessageImplementors = []string{"OutboundMessage", "Node"}
+
+func (ec *executionContext) _OutboundMessage(ctx context.Context, sel ast.SelectionSet, obj *ent.OutboundMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outboundMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutboundMessage")
+		case "id":
+			out.Values[i] = ec._OutboundMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._OutboundMessage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._OutboundMessage_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organizationID":
+			out.Values[i] = ec._OutboundMessage_organizationID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "domainID":
+			out.Values[i] = ec._OutboundMessage_domainID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "accountID":
+			out.Values[i] = ec._OutboundMessage_accountID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mailFrom":
+			out.Values[i] = ec._OutboundMessage_mailFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "messageIDHeader":
+			out.Values[i] = ec._OutboundMessage_messageIDHeader(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subject":
+			out.Values[i] = ec._OutboundMessage_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idempotencyKey":
+			out.Values[i] = ec._OutboundMessage_idempotencyKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trackOpens":
+			out.Values[i] = ec._OutboundMessage_trackOpens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trackClicks":
+			out.Values[i] = ec._OutboundMessage_trackClicks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._OutboundMessage_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organization":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundMessage_organization(ctx, field, obj)
+				})
+		case "domain":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundMessage_domain(ctx, field, obj)
+				})
+		case "recipients":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundMessage_recipients(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundMessage_events(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
+var outboundMessageConnectionImplementors = []string{"OutboundMessageConnection"}
+
+func (ec *executionContext) _OutboundMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.OutboundMessageConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outboundMessageConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutboundMessageConnection")
+		case "edges":
+			out.Values[i] = ec._OutboundMessageConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OutboundMessageConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._OutboundMessageConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
+var outboundMessageEdgeImplementors = []string{"OutboundMessageEdge"}
+
+func (ec *executionContext) _OutboundMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.OutboundMessageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outboundMessageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutboundMessageEdge")
+		case "node":
+			out.Values[i] = ec._OutboundMessageEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._OutboundMessageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
+var outboundRecipientImplementors = []string{"OutboundRecipient", "Node"}
+
+func (ec *executionContext) _OutboundRecipient(ctx context.Context, sel ast.SelectionSet, obj *ent.OutboundRecipient) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outboundRecipientImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutboundRecipient")
+		case "id":
+			out.Values[i] = ec._OutboundRecipient_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._OutboundRecipient_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._OutboundRecipient_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organizationID":
+			out.Values[i] = ec._OutboundRecipient_organizationID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outboundMessageID":
+			out.Values[i] = ec._OutboundRecipient_outboundMessageID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._OutboundRecipient_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "domain":
+			out.Values[i] = ec._OutboundRecipient_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._OutboundRecipient_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._OutboundRecipient_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._OutboundRecipient_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._OutboundRecipient_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remoteMx":
+			out.Values[i] = ec._OutboundRecipient_remoteMx(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tls":
+			out.Values[i] = ec._OutboundRecipient_tls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organization":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundRecipient_organization(ctx, field, obj)
+				})
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundRecipient_message(ctx, field, obj)
+				})
+		case "attemptsLog":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OutboundRecipient_attemptsLog(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[pulid.ID]) graphql.Marshaler {
@@ -18202,6 +23848,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_organizations(ctx, field)
+				})
+		case "outboundMessages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_outboundMessages(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -18701,6 +24353,11 @@ func (ec *executionContext) unmarshalNAliasWhereInput2ᚖgithubᚗcomᚋlightr�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAttachmentInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAttachmentInput(ctx context.Context, v any) (*model.AttachmentInput, error) {
+	res, err := ec.unmarshalInputAttachmentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthenticationResults2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAuthenticationResults(ctx context.Context, sel ast.SelectionSet, v *model.AuthenticationResults) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthenticationResults!")
@@ -18806,6 +24463,43 @@ func (ec *executionContext) marshalNDeletePayload2ᚖgithubᚗcomᚋlightrᚑmai
 	return ec._DeletePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDeliveryAttempt2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttempt(ctx context.Context, sel ast.SelectionSet, v *ent.DeliveryAttempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeliveryAttempt!")
+		return graphql.Null
+	}
+	return ec._DeliveryAttempt(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeliveryAttemptOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptOrderField(ctx context.Context, v any) (*ent.DeliveryAttemptOrderField, error) {
+	var res = new(ent.DeliveryAttemptOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeliveryAttemptOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.DeliveryAttemptOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeliveryAttemptOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNDeliveryAttemptResult2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx context.Context, v any) (deliveryattempt.Result, error) {
+	var res deliveryattempt.Result
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeliveryAttemptResult2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx context.Context, sel ast.SelectionSet, v deliveryattempt.Result) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNDeliveryAttemptWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInput(ctx context.Context, v any) (*ent.DeliveryAttemptWhereInput, error) {
+	res, err := ec.unmarshalInputDeliveryAttemptWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNDomain2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDomain(ctx context.Context, sel ast.SelectionSet, v *ent.Domain) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Domain!")
@@ -18848,6 +24542,11 @@ func (ec *executionContext) marshalNDomainOrderField2ᚖgithubᚗcomᚋlightrᚑ
 
 func (ec *executionContext) unmarshalNDomainWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDomainWhereInput(ctx context.Context, v any) (*ent.DomainWhereInput, error) {
 	res, err := ec.unmarshalInputDomainWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNHeaderInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐHeaderInput(ctx context.Context, v any) (*model.HeaderInput, error) {
+	res, err := ec.unmarshalInputHeaderInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -19139,8 +24838,119 @@ func (ec *executionContext) unmarshalNOrganizationWhereInput2ᚖgithubᚗcomᚋl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOutboundEvent2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Event) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOutboundEvent2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOutboundEvent2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐEvent(ctx context.Context, sel ast.SelectionSet, v *ent.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboundEvent!")
+		return graphql.Null
+	}
+	return ec._OutboundEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboundMessage!")
+		return graphql.Null
+	}
+	return ec._OutboundMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOutboundMessageConnection2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageConnection(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundMessageConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboundMessageConnection!")
+		return graphql.Null
+	}
+	return ec._OutboundMessageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOutboundMessageOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageOrderField(ctx context.Context, v any) (*ent.OutboundMessageOrderField, error) {
+	var res = new(ent.OutboundMessageOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOutboundMessageOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundMessageOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboundMessageOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNOutboundMessageSource2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx context.Context, v any) (outboundmessage.Source, error) {
+	var res outboundmessage.Source
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOutboundMessageSource2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx context.Context, sel ast.SelectionSet, v outboundmessage.Source) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNOutboundMessageWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInput(ctx context.Context, v any) (*ent.OutboundMessageWhereInput, error) {
+	res, err := ec.unmarshalInputOutboundMessageWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOutboundRecipient2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipient(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundRecipient) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboundRecipient!")
+		return graphql.Null
+	}
+	return ec._OutboundRecipient(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOutboundRecipientOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientOrderField(ctx context.Context, v any) (*ent.OutboundRecipientOrderField, error) {
+	var res = new(ent.OutboundRecipientOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOutboundRecipientOrderField2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundRecipientOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboundRecipientOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNOutboundRecipientStatus2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx context.Context, v any) (outboundrecipient.Status, error) {
+	var res outboundrecipient.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOutboundRecipientStatus2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx context.Context, sel ast.SelectionSet, v outboundrecipient.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNOutboundRecipientWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInput(ctx context.Context, v any) (*ent.OutboundRecipientWhereInput, error) {
+	res, err := ec.unmarshalInputOutboundRecipientWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNSendEmailInput2githubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐSendEmailInput(ctx context.Context, v any) (model.SendEmailInput, error) {
+	res, err := ec.unmarshalInputSendEmailInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -19566,6 +25376,23 @@ func (ec *executionContext) unmarshalOAliasWhereInput2ᚖgithubᚗcomᚋlightr�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOAttachmentInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAttachmentInputᚄ(ctx context.Context, v any) ([]*model.AttachmentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.AttachmentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAttachmentInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐAttachmentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19610,6 +25437,102 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalODeliveryAttempt2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.DeliveryAttempt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeliveryAttempt2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttempt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalODeliveryAttemptResult2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResultᚄ(ctx context.Context, v any) ([]deliveryattempt.Result, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]deliveryattempt.Result, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDeliveryAttemptResult2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalODeliveryAttemptResult2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResultᚄ(ctx context.Context, sel ast.SelectionSet, v []deliveryattempt.Result) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeliveryAttemptResult2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalODeliveryAttemptResult2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx context.Context, v any) (*deliveryattempt.Result, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(deliveryattempt.Result)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODeliveryAttemptResult2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋdeliveryattemptᚐResult(ctx context.Context, sel ast.SelectionSet, v *deliveryattempt.Result) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODeliveryAttemptWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInputᚄ(ctx context.Context, v any) ([]*ent.DeliveryAttemptWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.DeliveryAttemptWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDeliveryAttemptWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalODeliveryAttemptWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDeliveryAttemptWhereInput(ctx context.Context, v any) (*ent.DeliveryAttemptWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDeliveryAttemptWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalODomain2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDomain(ctx context.Context, sel ast.SelectionSet, v *ent.Domain) graphql.Marshaler {
@@ -19724,6 +25647,23 @@ func (ec *executionContext) unmarshalODomainWhereInput2ᚖgithubᚗcomᚋlightr�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOHeaderInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐHeaderInputᚄ(ctx context.Context, v any) ([]*model.HeaderInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.HeaderInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNHeaderInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐHeaderInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx context.Context, v any) (pulid.ID, error) {
 	var res pulid.ID
 	err := res.UnmarshalGQL(v)
@@ -19783,6 +25723,18 @@ func (ec *executionContext) marshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightr�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
@@ -20075,6 +26027,24 @@ func (ec *executionContext) unmarshalOMailboxWhereInput2ᚖgithubᚗcomᚋlightr
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOMap2map(ctx context.Context, v any) (map[string]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalMap(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMap2map(ctx context.Context, sel ast.SelectionSet, v map[string]any) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalMap(v)
+	return res
+}
+
 func (ec *executionContext) marshalOMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐMessage(ctx context.Context, sel ast.SelectionSet, v *ent.Message) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20199,6 +26169,214 @@ func (ec *executionContext) unmarshalOOrganizationWhereInput2ᚖgithubᚗcomᚋl
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputOrganizationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOutboundMessage2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessage(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundMessage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OutboundMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOutboundMessageEdge2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.OutboundMessageEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOOutboundMessageEdge2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOOutboundMessageEdge2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageEdge(ctx context.Context, sel ast.SelectionSet, v *ent.OutboundMessageEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OutboundMessageEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOutboundMessageOrder2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageOrder(ctx context.Context, v any) (*ent.OutboundMessageOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOutboundMessageOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOOutboundMessageSource2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSourceᚄ(ctx context.Context, v any) ([]outboundmessage.Source, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]outboundmessage.Source, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOutboundMessageSource2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOutboundMessageSource2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []outboundmessage.Source) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOutboundMessageSource2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOutboundMessageSource2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx context.Context, v any) (*outboundmessage.Source, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(outboundmessage.Source)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOutboundMessageSource2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundmessageᚐSource(ctx context.Context, sel ast.SelectionSet, v *outboundmessage.Source) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOOutboundMessageWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInputᚄ(ctx context.Context, v any) ([]*ent.OutboundMessageWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.OutboundMessageWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOutboundMessageWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOOutboundMessageWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundMessageWhereInput(ctx context.Context, v any) (*ent.OutboundMessageWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOutboundMessageWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOutboundRecipient2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.OutboundRecipient) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOutboundRecipient2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipient(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOutboundRecipientStatus2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatusᚄ(ctx context.Context, v any) ([]outboundrecipient.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]outboundrecipient.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOutboundRecipientStatus2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOutboundRecipientStatus2ᚕgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []outboundrecipient.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 16, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOutboundRecipientStatus2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOutboundRecipientStatus2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx context.Context, v any) (*outboundrecipient.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(outboundrecipient.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOutboundRecipientStatus2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋoutboundrecipientᚐStatus(ctx context.Context, sel ast.SelectionSet, v *outboundrecipient.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOOutboundRecipientWhereInput2ᚕᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInputᚄ(ctx context.Context, v any) ([]*ent.OutboundRecipientWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.OutboundRecipientWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOutboundRecipientWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOOutboundRecipientWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐOutboundRecipientWhereInput(ctx context.Context, v any) (*ent.OutboundRecipientWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOutboundRecipientWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

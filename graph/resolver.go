@@ -22,6 +22,13 @@ type Resolver struct {
 	// Notify hears of the mailboxes mutations change, after they commit;
 	// nil tells no one.
 	Notify *notify.Hub
+	// Wake tells the outbound workers that mail was queued or made due;
+	// it is called after the mutation's transaction committed. nil wakes
+	// no one (the workers find the mail at their next poll).
+	Wake func()
+	// MaxMessageBytes bounds a message built by sendEmail; 0 means no
+	// bound.
+	MaxMessageBytes int64
 }
 
 // store returns the store of raw messages.

@@ -12,12 +12,14 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/dkimkey"
+	"github.com/lightr-mail/lightr/ent/event"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/graph/model"
 	"github.com/lightr-mail/lightr/mail/directory"
 	"github.com/lightr-mail/lightr/mail/dkim"
 	"github.com/lightr-mail/lightr/mail/mailbox"
+	"github.com/lightr-mail/lightr/mail/submit"
 	"github.com/lightr-mail/lightr/server/access"
 )
 
@@ -226,6 +228,36 @@ func (r *mutationResolver) MoveMessages(ctx context.Context, ids []pulid.ID, mai
 // DeleteMessages is the resolver for the deleteMessages field.
 func (r *mutationResolver) DeleteMessages(ctx context.Context, ids []pulid.ID) (int, error) {
 	return mailbox.Delete(ctx, r.client(ctx), r.store(), r.Notify, ids)
+}
+
+// SendEmail is the resolver for the sendEmail field.
+func (r *mutationResolver) SendEmail(ctx context.Context, input model.SendEmailInput) (*ent.OutboundMessage, error) {
+	req, err := sendRequest(input)
+	if err != nil {
+		return nil, err
+	}
+	m, err := submit.Send(ctx, r.client(ctx), r.submitOptions(), req)
+	return r.outboundChange(ctx, m, err)
+}
+
+// RetryOutboundMessage is the resolver for the retryOutboundMessage field.
+func (r *mutationResolver) RetryOutboundMessage(ctx context.Context, id pulid.ID) (*ent.OutboundMessage, error) {
+	m, err := submit.Retry(ctx, r.client(ctx), id)
+	return r.outboundChange(ctx, m, err)
+}
+
+// CancelOutboundMessage is the resolver for the cancelOutboundMessage field.
+func (r *mutationResolver) CancelOutboundMessage(ctx context.Context, id pulid.ID) (*ent.OutboundMessage, error) {
+	m, err := submit.Cancel(ctx, r.client(ctx), id)
+	return r.outboundChange(ctx, m, err)
+}
+
+// Events is the resolver for the events field.
+func (r *outboundMessageResolver) Events(ctx context.Context, obj *ent.OutboundMessage) ([]*ent.Event, error) {
+	return r.client(ctx).Event.Query().
+		Where(event.MessageID(obj.ID)).
+		Order(ent.Asc(event.FieldID)).
+		All(ctx)
 }
 
 // Mutation returns MutationResolver implementation.

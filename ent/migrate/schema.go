@@ -312,6 +312,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[8], EventsColumns[0]},
 			},
+			{
+				Name:    "event_message_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[4]},
+			},
 		},
 	}
 	// AliasesColumns holds the columns for the "aliases" table.

@@ -43,7 +43,11 @@ func (Event) Fields() []ent.Field {
 
 // Indexes of Event.
 func (Event) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("organization_id", "id")}
+	return []ent.Index{
+		index.Fields("organization_id", "id"),
+		// The log of one message, for the API.
+		index.Fields("message_id"),
+	}
 }
 
 // Policy of Event: the log is append-only, so nobody but the system

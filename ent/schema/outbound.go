@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
 
@@ -21,23 +22,32 @@ type OutboundMessage struct {
 
 // Mixin of OutboundMessage.
 func (OutboundMessage) Mixin() []ent.Mixin {
-	return []ent.Mixin{pulid.MixinWithPrefix("out"), TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{
+		pulid.MixinWithPrefix("out"),
+		TimeMixin{},
+		// Account viewers see the messages their account sent.
+		TenantMixin{Options: rule.TenantOptions{AccountColumn: rule.AccountColumn}},
+	}
 }
 
 // Fields of OutboundMessage.
 func (OutboundMessage) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("domain_id").GoType(pulid.ID("")).Immutable(),
+		field.String("domain_id").GoType(pulid.ID("")).Immutable().
+			Annotations(entgql.Type("ID")),
 		field.String("account_id").GoType(pulid.ID("")).Optional().Immutable().
-			Comment("The sending account, when an account sent it."),
-		field.String("blob_id").GoType(pulid.ID("")).Immutable(),
+			Comment("The sending account, when an account sent it.").
+			Annotations(entgql.Type("ID")),
+		field.String("blob_id").GoType(pulid.ID("")).Immutable().
+			Annotations(entgql.Skip()),
 		field.String("mail_from").Immutable().
 			Comment("Envelope sender (RFC 5321 MAIL FROM); empty for a bounce."),
 		field.String("message_id_header").Default(""),
 		field.String("subject").Default(""),
 		field.String("idempotency_key").Optional().Immutable(),
 		field.String("request_hash").Optional().Immutable().
-			Comment("Hash of the API request, to refuse a reused idempotency key."),
+			Comment("Hash of the API request, to refuse a reused idempotency key.").
+			Annotations(entgql.Skip()),
 		field.Bool("track_opens").Default(false),
 		field.Bool("track_clicks").Default(false),
 		field.Enum("source").Values("api", "submission", "bounce").Immutable(),
@@ -50,7 +60,8 @@ func (OutboundMessage) Edges() []ent.Edge {
 		edge.To("domain", Domain.Type).Field("domain_id").
 			Unique().Required().Immutable(),
 		edge.To("blob", Blob.Type).Field("blob_id").
-			Unique().Required().Immutable(),
+			Unique().Required().Immutable().
+			Annotations(entgql.Skip()),
 		edge.To("recipients", OutboundRecipient.Type).
 			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
@@ -66,7 +77,11 @@ func (OutboundMessage) Indexes() []ent.Index {
 
 // Annotations of OutboundMessage.
 func (OutboundMessage) Annotations() []schema.Annotation {
-	return []schema.Annotation{entsql.Table("outbound_messages"), entgql.Skip()}
+	return []schema.Annotation{
+		entsql.Table("outbound_messages"),
+		entgql.QueryField("outboundMessages"),
+		entgql.RelayConnection(),
+	}
 }
 
 // OutboundRecipient is one recipient of an outbound message and its
@@ -85,7 +100,8 @@ func (OutboundRecipient) Mixin() []ent.Mixin {
 // Fields of OutboundRecipient.
 func (OutboundRecipient) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("outbound_message_id").GoType(pulid.ID("")).Immutable(),
+		field.String("outbound_message_id").GoType(pulid.ID("")).Immutable().
+			Annotations(entgql.Type("ID")),
 		field.String("address").NotEmpty().Immutable(),
 		field.String("domain").NotEmpty().Immutable().
 			Comment("The recipient's domain, lower case: the delivery unit key."),
@@ -98,8 +114,10 @@ func (OutboundRecipient) Fields() []ent.Field {
 		field.String("remote_mx").Default(""),
 		field.Bool("tls").Default(false),
 		field.String("lease_owner").Default("").
-			Comment("Worker that holds the delivery unit; empty when free."),
-		field.Time("lease_until").Optional().Nillable(),
+			Comment("Worker that holds the delivery unit; empty when free.").
+			Annotations(entgql.Skip()),
+		field.Time("lease_until").Optional().Nillable().
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -125,7 +143,7 @@ func (OutboundRecipient) Indexes() []ent.Index {
 
 // Annotations of OutboundRecipient.
 func (OutboundRecipient) Annotations() []schema.Annotation {
-	return []schema.Annotation{entsql.Table("outbound_recipients"), entgql.Skip()}
+	return []schema.Annotation{entsql.Table("outbound_recipients")}
 }
 
 // DeliveryAttempt records one try to deliver to a recipient.
@@ -141,7 +159,8 @@ func (DeliveryAttempt) Mixin() []ent.Mixin {
 // Fields of DeliveryAttempt.
 func (DeliveryAttempt) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("recipient_id").GoType(pulid.ID("")).Immutable(),
+		field.String("recipient_id").GoType(pulid.ID("")).Immutable().
+			Annotations(entgql.Type("ID")),
 		field.Enum("result").Values("delivered", "deferred", "bounced", "failed").Immutable(),
 		field.Int("smtp_code").Optional().Immutable(),
 		field.String("enhanced_code").Default("").Immutable(),
@@ -164,5 +183,5 @@ func (DeliveryAttempt) Edges() []ent.Edge {
 
 // Annotations of DeliveryAttempt.
 func (DeliveryAttempt) Annotations() []schema.Annotation {
-	return []schema.Annotation{entsql.Table("delivery_attempts"), entgql.Skip()}
+	return []schema.Annotation{entsql.Table("delivery_attempts")}
 }

@@ -9,6 +9,18 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
 
+// A file sent with a message. With a contentId it is an inline part, which
+// the HTML body shows with <img src="cid:…">.
+type AttachmentInput struct {
+	Filename string `json:"filename"`
+	// The media type; application/octet-stream when left out.
+	ContentType *string `json:"contentType,omitempty"`
+	// The file's bytes, base64-encoded.
+	Content string `json:"content"`
+	// The Content-ID without angle brackets, for an inline part.
+	ContentID *string `json:"contentId,omitempty"`
+}
+
 // The verdicts of the authentication checks Lightr ran when the message
 // arrived (RFC 8601 result names: pass, fail, none, …; empty when not run).
 type AuthenticationResults struct {
@@ -46,6 +58,14 @@ type DeletePayload struct {
 	DeletedID pulid.ID `json:"deletedID"`
 }
 
+// A header field to add. Fields that Lightr writes itself (From, To, Cc,
+// Bcc, Reply-To, Subject, Date, Message-ID, MIME-Version, Content-*,
+// Received, Return-Path, DKIM-Signature, Resent-*, ARC-*, …) are refused.
+type HeaderInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
 type IssueTokenPayload struct {
 	// A JWT for Authorization: Bearer.
 	Token          string    `json:"token"`
@@ -77,4 +97,28 @@ type MessageAttachment struct {
 type MessageHeader struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// A message to send. Addresses are "alice@acme.test" or
+// "Alice <alice@acme.test>"; From must be at one of the organization's
+// domains. At least one of to, cc and bcc, and one of text and html, are
+// needed.
+type SendEmailInput struct {
+	From string   `json:"from"`
+	To   []string `json:"to,omitempty"`
+	Cc   []string `json:"cc,omitempty"`
+	// Envelope recipients only: they never appear in the message.
+	Bcc     []string `json:"bcc,omitempty"`
+	ReplyTo []string `json:"replyTo,omitempty"`
+	Subject *string  `json:"subject,omitempty"`
+	// The text/plain body.
+	Text *string `json:"text,omitempty"`
+	// The text/html body; with text, the two are sent as alternatives.
+	HTML        *string            `json:"html,omitempty"`
+	Attachments []*AttachmentInput `json:"attachments,omitempty"`
+	Headers     []*HeaderInput     `json:"headers,omitempty"`
+	// A key of the caller's choosing (at most 256 bytes): a request repeated
+	// with the same key and content returns the first message instead of
+	// sending again; the same key with other content is refused.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }

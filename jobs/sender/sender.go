@@ -218,7 +218,8 @@ func (s *Sender) claim(ctx, work context.Context, wg *sync.WaitGroup, done chan<
 	if free <= 0 {
 		return true
 	}
-	units, err := queue.Claim(rule.SystemContext(ctx), s.client, s.owner, s.opts.Now(), s.opts.Lease, free, s.opts.PerDomain)
+	units, err := queue.Claim(rule.SystemContext(ctx), s.client, s.owner, s.opts.Now(), s.opts.Lease,
+		free, s.opts.PerDomain)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("claim", "err", err)

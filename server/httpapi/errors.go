@@ -15,6 +15,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/schema"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/submit"
 	"github.com/lightr-mail/lightr/server/access"
 )
 
@@ -45,7 +46,7 @@ func classify(err error) (code, msg string, internal bool) {
 		// A row of another organization is reported exactly like a row
 		// that does not exist, so ids reveal nothing across tenants.
 		return CodeNotFound, "not found", false
-	case errors.Is(err, access.ErrForbidden):
+	case errors.Is(err, access.ErrForbidden), errors.Is(err, submit.ErrSender):
 		return CodeForbidden, err.Error(), false
 	case errors.Is(err, privacy.Deny):
 		return CodeForbidden, "forbidden", false

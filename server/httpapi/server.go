@@ -44,13 +44,20 @@ type Options struct {
 	// Notify hears of the mailboxes that mutations change, once they
 	// commit; nil tells no one.
 	Notify *notify.Hub
+	// Wake tells the outbound workers that a mutation queued mail or made
+	// it due (sendEmail, retryOutboundMessage); it is called after the
+	// mutation's transaction committed. nil leaves the mail to the
+	// workers' next poll.
+	Wake func()
 
-	GraphiQL       bool
-	Introspection  bool
-	MaxDepth       int
-	MaxComplexity  int
-	MaxPageSize    int
-	PageSize       int // when a query names neither first nor last
+	GraphiQL      bool
+	Introspection bool
+	MaxDepth      int
+	MaxComplexity int
+	MaxPageSize   int
+	PageSize      int // when a query names neither first nor last
+	// MaxBodyBytes bounds a request body, and so also the message that
+	// sendEmail builds from one.
 	MaxBodyBytes   int64
 	QueryCacheSize int
 }
@@ -101,6 +108,7 @@ func Handler(o Options) http.Handler {
 func graphQL(o Options) http.Handler {
 	r := &graph.Resolver{
 		Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store, Notify: o.Notify,
+		Wake: o.Wake, MaxMessageBytes: o.MaxBodyBytes,
 	}
 	srv := handler.New(graph.NewSchema(r, o.PageSize))
 	srv.AddTransport(transport.Options{})

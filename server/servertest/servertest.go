@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,9 @@ type Env struct {
 	Server   *httptest.Server
 	URL      string // the GraphQL endpoint
 	AdminKey string
+	// Wakes counts the wake-ups of the outbound workers (which do not run
+	// here) that the API's mutations sent after committing.
+	Wakes *atomic.Int64
 }
 
 // New starts a server with a fresh data directory. mutate, if not nil,
@@ -56,8 +60,10 @@ func New(t testing.TB, mutate func(*config.Config)) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
+	wakes := new(atomic.Int64)
 	h := httpapi.Handler(httpapi.Options{
 		Client: a.DB.Client, Auth: a.Auth, Ready: a.DB.Ping, Log: log, Notify: a.Notify,
+		Wake:     func() { wakes.Add(1) },
 		GraphiQL: cfg.HTTP.GraphiQL, Introspection: cfg.HTTP.Introspection,
 		MaxDepth: cfg.HTTP.MaxDepth, MaxComplexity: cfg.HTTP.MaxComplexity,
 		MaxPageSize: cfg.HTTP.MaxPageSize, PageSize: cfg.HTTP.DefaultPageSize,
@@ -69,7 +75,7 @@ func New(t testing.TB, mutate func(*config.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{App: a, Server: srv, URL: srv.URL + "/graphql", AdminKey: k.Secret}
+	return &Env{App: a, Server: srv, URL: srv.URL + "/graphql", AdminKey: k.Secret, Wakes: wakes}
 }
 
 // Admin returns a context with the server admin as viewer.
