@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/graph/model"
+	"github.com/lightr-mail/lightr/mail/compose"
+	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/submit"
+)
+
+// submitOptions returns what mail/submit needs from the resolver.
+func (r *Resolver) submitOptions() submit.Options {
+	return submit.Options{Store: r.Store, Notify: r.Notify, MaxMessageBytes: r.MaxMessageBytes}
+}
+
+// sendRequest turns the GraphQL input into a submit.Request, decoding the
+// attachments.
+func sendRequest(in model.SendEmailInput) (*submit.Request, error) {
+	req := &submit.Request{
+		From: in.From, To: in.To, Cc: in.Cc, Bcc: in.Bcc, ReplyTo: in.ReplyTo,
+		Subject: deref(in.Subject), Text: deref(in.Text), HTML: deref(in.HTML),
+		IdempotencyKey: deref(in.IdempotencyKey),
+	}
+	for i, a := range in.Attachments {
+		b, err := base64.StdEncoding.DecodeString(a.Content)
+		if err != nil {
+			return nil, &directory.InputError{
+				Field: fmt.Sprintf("attachments[%d].content", i), Msg: "not base64",
+			}
+		}
+		req.Attachments = append(req.Attachments, compose.Attachment{
+			Filename: a.Filename, ContentType: deref(a.ContentType), Content: b,
+			ContentID: deref(a.ContentID),
+		})
+	}
+	for _, h := range in.Headers {
+		req.Headers = append(req.Headers, compose.Field{Name: h.Name, Value: h.Value})
+	}
+	return req, nil
+}
+
+// wakeAfterCommit calls r.Wake once the mutation's transaction has
+// committed, so that the outbound workers claim what it queued at once
+// and never before the rows are visible. Outside a transaction it wakes
+// them now.
+func (r *Resolver) wakeAfterCommit(ctx context.Context) {
+	if r.Wake == nil {
+		return
+	}
+	tx := ent.TxFromContext(ctx)
+	if tx == nil {
+		r.Wake()
+		return
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			if err := next.Commit(ctx, tx); err != nil {
+				return err
+			}
+			r.Wake()
+			return nil
+		})
+	})
+}
+
+// outboundChange runs a mutation of mail/submit and wakes the workers
+// after commit when it succeeded.
+func (r *Resolver) outboundChange(ctx context.Context, m *ent.OutboundMessage,
+	err error) (*ent.OutboundMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	r.wakeAfterCommit(ctx)
+	return m, nil
+}
