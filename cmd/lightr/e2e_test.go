@@ -40,8 +40,11 @@ type cli struct {
 	t   *testing.T
 	dir string
 	env []string
-	// smtpAddr and imapAddr are the addresses the last serve bound.
-	smtpAddr, imapAddr string
+	// smtpAddr and imapAddr are the addresses the last serve bound, and
+	// submissionAddr (STARTTLS) and submissionsAddr (implicit TLS) those
+	// of message submission.
+	smtpAddr, imapAddr              string
+	submissionAddr, submissionsAddr string
 }
 
 func newCLI(t *testing.T) *cli {
@@ -52,6 +55,7 @@ func newCLI(t *testing.T) *cli {
 	// that names no DNS server of its own never asks the real DNS.
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
 		"LIGHTR_SMTP_ADDR=127.0.0.1:0", "LIGHTR_IMAP_ADDR=127.0.0.1:0",
+		"LIGHTR_SUBMISSION_ADDR=127.0.0.1:0", "LIGHTR_SUBMISSION_TLS_ADDR=127.0.0.1:0",
 		"LIGHTR_DNS_RESOLVER=127.0.0.1:9"}
 	return &cli{t: t, dir: t.TempDir(), env: env}
 }
@@ -117,6 +121,8 @@ func (c *cli) serve(extraEnv []string, args ...string) string {
 	addrRE := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 	smtpRE := regexp.MustCompile(`msg="smtp listening" addr=(\S+)`)
 	imapRE := regexp.MustCompile(`msg="imap listening" addr=(\S+)`)
+	subRE := regexp.MustCompile(`msg="submission listening" addr=(\S+)`)
+	subsRE := regexp.MustCompile(`msg="submissions listening" addr=(\S+)`)
 	lines := bufio.NewScanner(stderr)
 	deadline := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
 	defer deadline.Stop()
@@ -126,6 +132,12 @@ func (c *cli) serve(extraEnv []string, args ...string) string {
 		}
 		if m := imapRE.FindStringSubmatch(lines.Text()); m != nil {
 			c.imapAddr = m[1]
+		}
+		if m := subRE.FindStringSubmatch(lines.Text()); m != nil {
+			c.submissionAddr = m[1]
+		}
+		if m := subsRE.FindStringSubmatch(lines.Text()); m != nil {
+			c.submissionsAddr = m[1]
 		}
 		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
 			go func() { // keep draining stderr so the server never blocks on it

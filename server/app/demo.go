@@ -24,10 +24,11 @@ const (
 // loopback, and the data next to the configuration file.
 func DemoOverrides() map[string]any {
 	return map[string]any{
-		"data_dir":  "data", // relative to the configuration file in dir
-		"http.addr": "127.0.0.1:8080",
-		"smtp.addr": "127.0.0.1:2525",
-		"imap.addr": "127.0.0.1:1143",
+		"data_dir":        "data", // relative to the configuration file in dir
+		"http.addr":       "127.0.0.1:8080",
+		"smtp.addr":       "127.0.0.1:2525",
+		"imap.addr":       "127.0.0.1:1143",
+		"submission.addr": "127.0.0.1:5587",
 	}
 }
 

@@ -15,9 +15,11 @@ import (
 )
 
 // Addrs are the addresses the listeners bound, for tests and the demo;
-// IMAPS is empty when imap.tls_addr is not set.
+// IMAPS, Submission and SubmissionTLS are empty when their listener is
+// not configured.
 type Addrs struct {
-	HTTP, SMTP, IMAP, IMAPS string
+	HTTP, SMTP, IMAP, IMAPS   string
+	Submission, SubmissionTLS string
 }
 
 // Serve runs the listeners until ctx ends, then shuts them down, letting
@@ -46,6 +48,18 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		defer cancel()
 		if err := stopSMTP(sctx); err != nil {
 			a.Log.Warn("smtp shutdown", "err", err)
+		}
+	}()
+
+	stopSub, subAddr, subsAddr, err := a.startSubmission(mail)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), c.SMTP.ShutdownTimeout)
+		defer cancel()
+		if err := stopSub(sctx); err != nil {
+			a.Log.Warn("submission shutdown", "err", err)
 		}
 	}()
 
@@ -89,7 +103,8 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 	a.Log.Info("http listening", "addr", ln.Addr().String(),
 		"graphql", "http://"+ln.Addr().String()+"/graphql")
 	if ready != nil {
-		ready(Addrs{HTTP: ln.Addr().String(), SMTP: smtpAddr, IMAP: imapAddr, IMAPS: imapsAddr})
+		ready(Addrs{HTTP: ln.Addr().String(), SMTP: smtpAddr, IMAP: imapAddr, IMAPS: imapsAddr,
+			Submission: subAddr, SubmissionTLS: subsAddr})
 	}
 
 	errc := make(chan error, 1)
