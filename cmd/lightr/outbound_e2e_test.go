@@ -208,6 +208,9 @@ func (e *outboundEnv) events(t *testing.T, id, rcpt string) []string {
 		}
 		types = append(types, s)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return types
 }
 
@@ -398,6 +401,9 @@ func leasedSubjects(t *testing.T, path string) map[string]bool {
 			t.Fatal(err)
 		}
 		out[s] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
