@@ -230,33 +230,50 @@ func (e *outboundEnv) waitEvents(t *testing.T, id, rcpt, last string, d time.Dur
 	}
 }
 
-// verifyDKIM checks raw's DKIM signature with python3-dkim, an
-// independent verifier, against the TXT value dkim-gen printed.
-func verifyDKIM(t *testing.T, raw []byte, record string) {
+// verifyDKIM checks every DKIM signature of raw with python3-dkim, an
+// independent verifier, against the TXT values dkim-gen printed (records
+// maps a selector to its value), and returns each signature's a= tag.
+func verifyDKIM(t *testing.T, raw []byte, records map[string]string) []string {
 	t.Helper()
 	const script = `
-import sys, dkim
-record = sys.argv[1].encode()
+import json, sys, dkim
+records = json.loads(sys.argv[1])
 def dns(name, timeout=5):
-    assert name == b"default._domainkey.acme.test.", name
-    return record
+    sel = name.decode().removesuffix("._domainkey.acme.test.")
+    return records[sel].encode()
 msg = sys.stdin.buffer.read()
-ok = dkim.verify(msg, dnsfunc=dns)
-print("pass" if ok else "fail")
+d = dkim.DKIM(msg)
+n = len([l for l in msg.split(b"\r\n\r\n")[0].split(b"\r\n") if l.lower().startswith(b"dkim-signature:")])
+for i in range(n):
+    ok = d.verify(idx=i, dnsfunc=dns)
+    print(("pass" if ok else "fail"), d.signature_fields.get(b"a", b"").decode())
 `
-	cmd := exec.Command(debianPython, "-c", script, record)
+	recs, _ := json.Marshal(records)
+	cmd := exec.Command(debianPython, "-c", script, string(recs))
 	cmd.Stdin = strings.NewReader(string(raw))
 	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "pass" {
+	if err != nil {
 		t.Fatalf("python3-dkim: %s %v\n%s", out, err, raw)
 	}
+	var algs []string
+	for line := range strings.Lines(strings.TrimSpace(string(out))) {
+		verdict, alg, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if verdict != "pass" {
+			t.Fatalf("python3-dkim: %s\n%s", out, raw)
+		}
+		algs = append(algs, alg)
+	}
+	return algs
 }
 
 // TestOutbound_SendEmail: the smallest sendEmail call arrives at the
-// remote MX found through DNS, signed; python3-dkim verifies it against
-// the record dkim-gen printed; the events read queued, delivered.
+// remote MX found through DNS, signed twice (rsa-sha256 and the optional
+// ed25519-sha256); python3-dkim verifies both against the records
+// dkim-gen printed; the events read queued, delivered.
 func TestOutbound_SendEmail(t *testing.T) {
-	e := newOutboundEnv(t, nil, true)
+	e := newOutboundEnv(t, nil, false)
+	ed := txtValue(t, e.c.ok("", "dkim-gen", "--domain", "acme.test", "--algorithm", "ed25519", "--selector", "ed"))
+	e.http = e.c.serve(nil)
 	id := e.sendEmail(t, `{from: "alice@acme.test", to: ["carol@remote.test"], subject: "Hi", text: "Hello"}`)
 	got := e.peer.wait(t, 1, 20*time.Second)
 	m := got[0]
@@ -266,7 +283,11 @@ func TestOutbound_SendEmail(t *testing.T) {
 	if !strings.Contains(string(m.raw), "Subject: Hi") || !strings.Contains(string(m.raw), "Hello") {
 		t.Fatalf("peer got\n%s", m.raw)
 	}
-	verifyDKIM(t, m.raw, e.record)
+	algs := verifyDKIM(t, m.raw, map[string]string{"default": e.record, "ed": ed})
+	slices.Sort(algs)
+	if !slices.Equal(algs, []string{"ed25519-sha256", "rsa-sha256"}) {
+		t.Errorf("signatures %v, want rsa-sha256 and ed25519-sha256", algs)
+	}
 	ev := e.waitEvents(t, id, "carol@remote.test", "message.delivered", 10*time.Second)
 	if strings.Join(ev, " ") != "message.queued message.delivered" {
 		t.Errorf("events %v", ev)
