@@ -78,8 +78,13 @@ Try:
   IMAP:          %[10]s (STARTTLS; self-signed certificate)
     curl -k --ssl-reqd 'imap://%[10]s/INBOX' --user '%[4]s:%[5]s'
 
+  Submission:    %[11]s (STARTTLS, then AUTH)
+    swaks --server %[11]s --tls --auth PLAIN --auth-user %[4]s --auth-password '%[5]s' \
+      --from %[4]s --to %[4]s
+
 `, addr, info.OrgID, info.DomainID, info.Email, info.Password,
-		info.TokenExpires.Format("2006-01-02 15:04 MST"), info.Token, adminKey, addrs.SMTP, addrs.IMAP)
+		info.TokenExpires.Format("2006-01-02 15:04 MST"), info.Token, adminKey, addrs.SMTP, addrs.IMAP,
+		addrs.Submission)
 	if info.DKIMRecord != "" {
 		fmt.Fprintf(w, "DKIM record to publish:\n  %s\n\n", info.DKIMRecord)
 	}

@@ -16,6 +16,12 @@
 //     message to the database. Throughput comes from group commit there,
 //     not from answering early.
 //
+// The same package serves message submission (RFC 6409, Submission):
+// authenticated clients only, over TLS, sending only from addresses their
+// account or organization owns, and answered 250 once package mail/outbox
+// has queued the message for the outbound workers. It shares the MX's
+// trace header, bare-newline guard, size limit and connection limits.
+//
 // Limits (connections in total and per client address, recipients,
 // message size, line length, timeouts, errors per session) come from
 // Options; the defaults are in server/config. No client is trusted for its
