@@ -294,6 +294,29 @@ func TestOutbound_SendEmail(t *testing.T) {
 	}
 }
 
+// TestOutbound_SubmissionArrives: a message submitted with `swaks --auth
+// --tls` over submission.addr arrives at the remote MX, DKIM-signed so
+// that python3-dkim verifies it against dkim-gen's record, with
+// Lightr's Received field for the authenticated submission.
+func TestOutbound_SubmissionArrives(t *testing.T) {
+	needTools(t, "swaks")
+	e := newOutboundEnv(t, nil, true)
+	out, code := swaks(t, e.c.submissionAddr, "--tls", "--auth", "PLAIN",
+		"--auth-user", "alice@acme.test", "--auth-password", "correct horse battery staple",
+		"--from", "alice@acme.test", "--to", "carol@remote.test", "--header", "Subject: via submission")
+	if code != 0 || !strings.Contains(out, "<-  250 ") {
+		t.Fatalf("swaks exit %d:\n%s", code, out)
+	}
+	m := e.peer.wait(t, 1, 20*time.Second)[0]
+	if m.MailFrom != "alice@acme.test" || !strings.Contains(string(m.raw), "Subject: via submission") {
+		t.Fatalf("peer got MAIL FROM %q\n%s", m.MailFrom, m.raw)
+	}
+	if !strings.Contains(string(m.raw), "ESMTPSA") {
+		t.Errorf("no Received field for an authenticated submission:\n%s", m.raw)
+	}
+	verifyDKIM(t, m.raw, map[string]string{"default": e.record})
+}
+
 // TestOutbound_DeferredThenDelivered: the peer answers 451 twice, then
 // accepts; with a one-second schedule the events read queued, deferred,
 // deferred, delivered, and the peer has the message once.
