@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/mailbox"
 )
 
@@ -25,5 +27,20 @@ func TestAppend_KeepsFlags(t *testing.T) {
 		t.Errorf("appended with \\Seen \\Draft Work work $Later, stored seen %v draft %v "+
 			"flagged %v answered %v deleted %v keywords %q", got.Seen, got.Draft, got.Flagged,
 			got.Answered, got.Deleted, got.Keywords)
+	}
+}
+
+// TestAppend_SystemContext checks that the system context passes the
+// write-scope check, whatever viewer it carries: a caller that already
+// authorized the change (sendEmail's Sent copy for a send-only key) runs
+// Append as the system.
+func TestAppend_SystemContext(t *testing.T) {
+	f := newFixture(t)
+	ctx := rule.SystemContext(orgViewer(f.orgA, viewer.ScopeSend))
+	_, err := mailbox.Append(ctx, f.c, f.st, nil, mailbox.AppendInput{
+		Mailbox: f.a1.inbox, Raw: []byte("Subject: sent\r\n\r\nbody\r\n"),
+	})
+	if err != nil {
+		t.Fatalf("Append as the system: %v", err)
 	}
 }
