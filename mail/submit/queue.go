@@ -6,7 +6,9 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/outboundrecipient"
+	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/outbox"
 )
 
@@ -22,14 +24,14 @@ func Retry(ctx context.Context, c *ent.Client, id pulid.ID) (*ent.OutboundMessag
 	if err := requireSend(ctx); err != nil {
 		return nil, err
 	}
-	m, err := c.OutboundMessage.Get(ctx, id)
+	m, err := load(ctx, c, id)
 	if err != nil {
-		return nil, fmt.Errorf("submit: outbound message %s: %w", id, err)
+		return nil, err
 	}
 	err = c.OutboundRecipient.Update().
 		Where(outboundrecipient.OutboundMessageID(m.ID), pending).
 		ClearNextAttemptAt().
-		Exec(ctx)
+		Exec(rule.SystemContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("submit: retry %s: %w", id, err)
 	}
@@ -43,13 +45,14 @@ func Cancel(ctx context.Context, c *ent.Client, id pulid.ID) (*ent.OutboundMessa
 	if err := requireSend(ctx); err != nil {
 		return nil, err
 	}
-	m, err := c.OutboundMessage.Get(ctx, id)
+	m, err := load(ctx, c, id)
 	if err != nil {
-		return nil, fmt.Errorf("submit: outbound message %s: %w", id, err)
+		return nil, err
 	}
+	sys := rule.SystemContext(ctx)
 	rs, err := c.OutboundRecipient.Query().
 		Where(outboundrecipient.OutboundMessageID(m.ID), pending).
-		All(ctx)
+		All(sys)
 	if err != nil {
 		return nil, fmt.Errorf("submit: cancel %s: %w", id, err)
 	}
@@ -67,12 +70,32 @@ func Cancel(ctx context.Context, c *ent.Client, id pulid.ID) (*ent.OutboundMessa
 		Where(outboundrecipient.IDIn(ids...)).
 		SetStatus(outboundrecipient.StatusCanceled).
 		ClearNextAttemptAt().
-		Exec(ctx)
+		Exec(sys)
 	if err != nil {
 		return nil, fmt.Errorf("submit: cancel %s: %w", id, err)
 	}
-	if err := c.Event.CreateBulk(events...).Exec(ctx); err != nil {
+	if err := c.Event.CreateBulk(events...).Exec(sys); err != nil {
 		return nil, fmt.Errorf("submit: cancel %s: events: %w", id, err)
+	}
+	return m, nil
+}
+
+// load returns outbound message id if the viewer may act on it: one of
+// its organization's or, for an account, one its account sent. Another
+// organization's message is not found, exactly like one that does not
+// exist. The read and the changes that follow run as the system, after
+// this check, because the send scope alone reads nothing (requireSend).
+func load(ctx context.Context, c *ent.Client, id pulid.ID) (*ent.OutboundMessage, error) {
+	m, err := c.OutboundMessage.Get(rule.SystemContext(ctx), id)
+	if err != nil {
+		return nil, fmt.Errorf("submit: outbound message %s: %w", id, err)
+	}
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.Admin():
+	case m.OrganizationID != v.OrgID,
+		v.Kind == viewer.KindAccount && m.AccountID != v.AccountID:
+		return nil, fmt.Errorf("submit: outbound message %s: %w", id, &ent.NotFoundError{})
 	}
 	return m, nil
 }

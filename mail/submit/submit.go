@@ -12,6 +12,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/mailbox"
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
+	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/compose"
@@ -99,7 +100,11 @@ func Send(ctx context.Context, c *ent.Client, o Options, r *Request) (*ent.Outbo
 		return nil, err
 	}
 
-	m, err := outbox.Queue(ctx, c, o.Store, &outbox.Message{
+	// The caller may send as From; what follows writes rows it could not
+	// write itself with only the send scope (blob, recipients, events, the
+	// Sent copy), all of the sending domain's organization.
+	sys := rule.SystemContext(ctx)
+	m, err := outbox.Queue(sys, c, o.Store, &outbox.Message{
 		Org: d.OrganizationID, Domain: d.ID, Account: account,
 		MailFrom: from.Email, Recipients: env, Raw: raw,
 		Source: outboundmessage.SourceAPI, Subject: r.Subject, MessageIDHeader: msgID,
@@ -115,7 +120,7 @@ func Send(ctx context.Context, c *ent.Client, o Options, r *Request) (*ent.Outbo
 		return nil, err
 	}
 	if account != "" {
-		if err := fileSent(ctx, c, o, account, raw); err != nil {
+		if err := fileSent(sys, c, o, account, raw); err != nil {
 			return nil, err
 		}
 	}
@@ -123,8 +128,10 @@ func Send(ctx context.Context, c *ent.Client, o Options, r *Request) (*ent.Outbo
 }
 
 // requireSend refuses viewers without the send scope before anything is
-// read. The data layer also asks for the write scope on every row Send
-// creates.
+// read. It is the one scope sending needs, as for SMTP submission: the
+// rows that sending writes are written as the system, once the viewer's
+// own reads (which the privacy rules confine to its organization) have
+// shown what it may send as or act on.
 func requireSend(ctx context.Context) error {
 	if !viewer.FromContext(ctx).Has(viewer.ScopeSend) {
 		return privacy.Denyf("submit: the %q scope is required", viewer.ScopeSend)
@@ -134,15 +141,22 @@ func requireSend(ctx context.Context) error {
 
 // sender returns the domain the caller sends from and the account that
 // sends, if From is an account's (or an alias or tag of exactly one
-// account's). The domain must be the viewer's organization's: the privacy
-// rules hide every other, so another organization's domain looks like no
-// domain at all. An account viewer may only send as itself.
+// account's). The domain must be the viewer's organization's; another
+// organization's domain looks like no domain at all. An account viewer may
+// only send as itself.
 func sender(ctx context.Context, c *ent.Client, from string) (*ent.Domain, pulid.ID, error) {
 	dom, err := directory.NormalizeDomain(from[strings.LastIndexByte(from, '@')+1:])
 	if err != nil {
 		return nil, "", inputErr("from", "%v", err)
 	}
-	d, err := c.Domain.Query().Where(domain.Name(dom)).Only(ctx)
+	v := viewer.FromContext(ctx)
+	q := c.Domain.Query().Where(domain.Name(dom))
+	if !v.Admin() {
+		q.Where(domain.OrganizationID(v.OrgID))
+	}
+	// As the system with the organization named: the send scope does not
+	// include reading the organization's settings.
+	d, err := q.Only(rule.SystemContext(ctx))
 	if ent.IsNotFound(err) {
 		return nil, "", fmt.Errorf("%w: %s is not a domain of this organization", ErrSender, dom)
 	}
@@ -154,7 +168,6 @@ func sender(ctx context.Context, c *ent.Client, from string) (*ent.Domain, pulid
 	if err != nil && !errors.Is(err, directory.ErrNoSuchUser) && !errors.Is(err, directory.ErrDisabled) {
 		return nil, "", fmt.Errorf("submit: look up sender %s: %w", from, err)
 	}
-	v := viewer.FromContext(ctx)
 	if v.Kind == viewer.KindAccount {
 		for _, t := range targets {
 			if t.AccountID == v.AccountID {
