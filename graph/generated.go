@@ -2725,20 +2725,21 @@ extend type Mutation {
   """
   Builds a MIME message and queues it for each recipient; when From is an
   account's address (or an alias of one account), a copy goes to its Sent
-  mailbox. Needs the send and write scopes. Returns the queued message
-  with its recipients.
+  mailbox. Needs the send scope; reading the returned recipients (their
+  state per address) also needs read.
   """
   sendEmail(input: SendEmailInput!): OutboundMessage!
   """
   Makes every recipient of the message that is still queued or deferred
-  due now. Delivered, bounced, failed and canceled recipients are not
-  sent again.
+  due now (as Postfix's postqueue -i). Delivered, bounced, failed and
+  canceled recipients are not sent again. Needs the send scope.
   """
   retryOutboundMessage(id: ID!): OutboundMessage!
   """
   Cancels delivery to every recipient of the message that is still queued
-  or deferred. A delivery already under way finishes, but the recipient
-  stays canceled.
+  or deferred, each with a message.canceled event. A delivery already
+  under way finishes, but the recipient stays canceled. Needs the send
+  scope.
   """
   cancelOutboundMessage(id: ID!): OutboundMessage!
 }

@@ -77,6 +77,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		Client:        a.DB.Client,
 		Auth:          a.Auth,
 		Notify:        a.Notify,
+		Wake:          mail.Wake,
 		Ready:         a.DB.Ping,
 		Log:           a.Log.With("component", "http"),
 		Registry:      reg,
