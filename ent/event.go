@@ -36,6 +36,8 @@ type Event struct {
 	Payload map[string]interface{} `json:"payload,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// Position in the log in commit order, set by the database (server/db's events_seq trigger): the cursor of subscriptions and webhooks.
+	Seq int64 `json:"seq,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the EventQuery when eager-loading is set.
 	Edges        EventEdges `json:"edges"`
@@ -73,6 +75,8 @@ func (*Event) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case event.FieldID, event.FieldOrganizationID, event.FieldDomainID, event.FieldAccountID, event.FieldMessageID:
 			values[i] = new(pulid.ID)
+		case event.FieldSeq:
+			values[i] = new(sql.NullInt64)
 		case event.FieldType, event.FieldRecipient:
 			values[i] = new(sql.NullString)
 		case event.FieldCreatedAt:
@@ -148,6 +152,12 @@ func (_m *Event) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
 			}
+		case event.FieldSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field seq", values[i])
+			} else if value.Valid {
+				_m.Seq = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -212,6 +222,9 @@ func (_m *Event) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Seq))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -94,6 +94,9 @@ func (_u *EventUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.PayloadCleared() {
 		_spec.ClearField(event.FieldPayload, field.TypeJSON)
 	}
+	if _u.mutation.SeqCleared() {
+		_spec.ClearField(event.FieldSeq, field.TypeInt64)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{event.Label}
@@ -210,6 +213,9 @@ func (_u *EventUpdateOne) sqlSave(ctx context.Context) (_node *Event, err error)
 	}
 	if _u.mutation.PayloadCleared() {
 		_spec.ClearField(event.FieldPayload, field.TypeJSON)
+	}
+	if _u.mutation.SeqCleared() {
+		_spec.ClearField(event.FieldSeq, field.TypeInt64)
 	}
 	_node = &Event{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -286,6 +286,7 @@ var (
 		{Name: "recipient", Type: field.TypeString, Nullable: true},
 		{Name: "payload", Type: field.TypeJSON, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "seq", Type: field.TypeInt64, Nullable: true},
 		{Name: "organization_id", Type: field.TypeString},
 	}
 	// EventsTable holds the schema information for the "events" table.
@@ -296,7 +297,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "events_organizations_organization",
-				Columns:    []*schema.Column{EventsColumns[8]},
+				Columns:    []*schema.Column{EventsColumns[9]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -305,12 +306,22 @@ var (
 			{
 				Name:    "event_organization_id",
 				Unique:  false,
-				Columns: []*schema.Column{EventsColumns[8]},
+				Columns: []*schema.Column{EventsColumns[9]},
 			},
 			{
 				Name:    "event_organization_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{EventsColumns[8], EventsColumns[0]},
+				Columns: []*schema.Column{EventsColumns[9], EventsColumns[0]},
+			},
+			{
+				Name:    "event_organization_id_seq",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[9], EventsColumns[8]},
+			},
+			{
+				Name:    "event_seq",
+				Unique:  true,
+				Columns: []*schema.Column{EventsColumns[8]},
 			},
 			{
 				Name:    "event_message_id",

@@ -38,6 +38,9 @@ func (Event) Fields() []ent.Field {
 		field.String("recipient").Optional().Immutable(),
 		field.JSON("payload", map[string]any{}).Optional().Immutable(),
 		field.Time("created_at").Immutable().Default(timeNow),
+		field.Int64("seq").Optional().Immutable().
+			Comment("Position in the log in commit order, set by the database (server/db's " +
+				"events_seq trigger): the cursor of subscriptions and webhooks."),
 	}
 }
 
@@ -45,6 +48,8 @@ func (Event) Fields() []ent.Field {
 func (Event) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("organization_id", "id"),
+		index.Fields("organization_id", "seq"),
+		index.Fields("seq").Unique(),
 		// The log of one message, for the API.
 		index.Fields("message_id"),
 	}

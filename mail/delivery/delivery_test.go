@@ -117,7 +117,10 @@ func checkEvent(t *testing.T, f *fixture, dv delivery.Delivered, subject string,
 		AccountID: rc.AccountID, MessageID: dv.MessageID, Recipient: rc.Address,
 		Payload: map[string]any{"mailbox": rc.Mailbox, "uid": float64(dv.UID),
 			"subject": subject, "from": "sender@remote.example", "size": float64(size)},
-		CreatedAt: ev.CreatedAt,
+		CreatedAt: ev.CreatedAt, Seq: ev.Seq,
+	}
+	if ev.Seq <= 0 {
+		t.Errorf("event seq %d, want the trigger's positive number", ev.Seq)
 	}
 	if diff := cmp.Diff(want, ev, cmpopts.IgnoreUnexported(ent.Event{}),
 		cmpopts.IgnoreFields(ent.Event{}, "Edges")); diff != "" {

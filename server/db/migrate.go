@@ -13,13 +13,31 @@ import (
 // SchemaVersion is the version of the schema this binary writes. Bump it
 // with every change to ent/schema, so that a database records which
 // binary last migrated it and an older binary refuses a newer database.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // versionTable records each migration; its last row is the current version.
 const versionTable = `CREATE TABLE IF NOT EXISTS lightr_schema_version (
 	version INTEGER NOT NULL,
 	applied_at TEXT NOT NULL
 )`
+
+// afterEnt completes what Ent's migration cannot express.
+//
+// Every event gets its seq from its rowid when it is inserted, whoever
+// inserts it (Ent or mail/delivery's raw SQL). SQLite gives a new row the
+// largest rowid plus one, and write transactions run one at a time, so
+// seq follows commit order: a reader that has seen seq n has seen every
+// event committed before it, which a ULID made before the commit cannot
+// promise across processes. The log is append-only and retention removes
+// the oldest rows, never the newest, so a seq is never reused. (On
+// PostgreSQL this would be a sequence read at commit, or a commit-ordered
+// outbox.) Events written before the trigger existed are numbered once.
+var afterEnt = []string{
+	`CREATE TRIGGER IF NOT EXISTS events_seq AFTER INSERT ON events
+		WHEN NEW.seq IS NULL
+		BEGIN UPDATE events SET seq = NEW.rowid WHERE rowid = NEW.rowid; END`,
+	`UPDATE events SET seq = rowid WHERE seq IS NULL`,
+}
 
 // migrate brings the schema to SchemaVersion. Ent's migration only adds
 // tables, columns and indexes here (dropping is off), so an upgrade keeps
@@ -57,6 +75,11 @@ func (d *DB) migrate(ctx context.Context) error {
 	migrateMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("db: migrate schema: %w", err)
+	}
+	for _, stmt := range afterEnt {
+		if _, err := w.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("db: migrate schema: %w", err)
+		}
 	}
 	if current == SchemaVersion {
 		return nil

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
 
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/server/db"
@@ -94,5 +97,47 @@ func TestMigrate_RefusesNewerSchema(t *testing.T) {
 	_, err = db.Open(ctx, db.Options{Path: path})
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("opened a newer database: %v", err)
+	}
+}
+
+// TestMigrate_EventSeqFollowsCommitOrder: events get increasing seq
+// numbers in insertion order whoever writes them, raw SQL included.
+func TestMigrate_EventSeqFollowsCommitOrder(t *testing.T) {
+	ctx := viewer.AdminContext(context.Background())
+	d, err := db.Open(ctx, db.Options{Path: filepath.Join(t.TempDir(), "lightr.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = d.Close() }()
+	org, err := d.Organization.Create().SetName("o").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ent with an id that sorts last, then one that sorts first: seq
+	// follows the inserts, not the ids.
+	late, err := d.Event.Create().SetID("evt_ZZZZ").SetOrganizationID(org.ID).SetType("x").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := d.Event.Create().SetID("evt_0000").SetOrganizationID(org.ID).SetType("x").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Driver.Writer().ExecContext(ctx,
+		`INSERT INTO events (id, organization_id, type, created_at) VALUES ('evt_raw', ?, 'x', ?)`,
+		string(org.ID), time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, id := range []pulid.ID{late.ID, early.ID, "evt_raw"} {
+		e, err := d.Event.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	if seqs[0] <= 0 || seqs[1] != seqs[0]+1 || seqs[2] != seqs[1]+1 {
+		t.Errorf("seqs %v, want consecutive in insert order", seqs)
 	}
 }
