@@ -61,6 +61,7 @@ func (s *Sender) send(ctx context.Context, u *queue.Unit) {
 		log.Error("record outcome", "err", err)
 		return
 	}
+	s.opts.Notify.PublishEvents(u.OrgID)
 	if len(failures) > 0 {
 		s.Wake() // for the bounce queued with them
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lightr-mail/lightr/jobs/queue"
 	"github.com/lightr-mail/lightr/mail/delivery"
 	"github.com/lightr-mail/lightr/mail/message"
+	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/outbound"
 	"github.com/lightr-mail/lightr/mail/store"
 )
@@ -58,6 +59,9 @@ type Options struct {
 	// the leases an earlier run of the same node left behind (a crash),
 	// so two running processes must never share a node name.
 	Node string
+	// Notify hears of the events each recorded outcome appended, after
+	// its commit; nil tells no one.
+	Notify *notify.Hub
 	// Log receives a line per attempt; nil discards.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it.

@@ -15,9 +15,11 @@
 // same database (the CLI) wakes nobody; its changes show at the next
 // wake-up or at a session's periodic check.
 //
-// Keys are ids (pulid.ID). Today every publisher names mailboxes. Since an
-// id is unique across all tables, an account's id can later carry changes
-// to its list of mailboxes (CREATE, DELETE, RENAME, for LIST-STATUS and
-// NOTIFY) through the same Subscribe and Publish, without a second kind of
+// Keys are ids (pulid.ID), unique across all tables. A mailbox's id
+// means its messages changed; an organization's id means events were
+// appended to its log (PublishEvents, which also publishes AllEvents for
+// readers of every log). An account's id can later carry changes to its
+// list of mailboxes (CREATE, DELETE, RENAME, for LIST-STATUS and NOTIFY)
+// through the same Subscribe and Publish, without a second kind of
 // subscription.
 package notify

@@ -105,3 +105,18 @@ func (s *Subscription) Close() {
 	}
 	s.i = -1
 }
+
+// AllEvents is the key that every append to any organization's event log
+// publishes, beside the organization's own id: the webhook dispatcher,
+// which serves every tenant, subscribes to it.
+const AllEvents pulid.ID = "evt_all"
+
+// PublishEvents tells the readers of org's event log (subscriptions,
+// webhooks) that events were committed to it: it publishes org's id, which
+// no mailbox shares, and AllEvents.
+func (h *Hub) PublishEvents(orgs ...pulid.ID) {
+	if len(orgs) == 0 {
+		return
+	}
+	h.Publish(append(orgs, AllEvents)...)
+}

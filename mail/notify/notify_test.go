@@ -201,3 +201,21 @@ func BenchmarkPublishParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestHub_PublishEvents wakes the organization's readers and the readers
+// of every log, and no other organization's.
+func TestHub_PublishEvents(t *testing.T) {
+	h := notify.New()
+	a, b, all := h.Subscribe("org_a"), h.Subscribe("org_b"), h.Subscribe(notify.AllEvents)
+	defer a.Close()
+	defer b.Close()
+	defer all.Close()
+	h.PublishEvents("org_a")
+	if !woken(a) || !woken(all) || woken(b) {
+		t.Error("PublishEvents(org_a) must wake org_a and AllEvents only")
+	}
+	h.PublishEvents()
+	if woken(all) {
+		t.Error("PublishEvents() with no organization woke AllEvents")
+	}
+}

@@ -84,6 +84,7 @@ func (a *App) senderOptions(m *mailServices) (sender.Options, error) {
 		Local:        m.Deliverer,
 		Hostname:     a.Config.SMTP.Domain,
 		Node:         c.NodeName,
+		Notify:       a.Notify,
 		Log:          a.Log,
 	}
 	if sh := c.Smarthost; sh.Host != "" {
