@@ -12,8 +12,10 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
 
-// scanPage is how many due rows Claim reads at a time while it picks units.
-const scanPage = 500
+// maxScanPage is the most due rows Claim reads at a time while it picks
+// units; a page is a few rows per unit asked for, since most units are
+// one row and leased or capped rows are skipped.
+const maxScanPage = 500
 
 // unitKey identifies a delivery unit.
 type unitKey struct {
@@ -88,12 +90,13 @@ func pick(ctx context.Context, c *ent.Client, now time.Time, limit, perDomain in
 	var keys []unitKey
 	chosen := make(map[unitKey]bool)
 	var after pulid.ID
+	page := min(maxScanPage, 4*limit+len(busy)+16)
 	for len(keys) < limit {
 		q := c.OutboundRecipient.Query().Where(due(now)...)
 		if after != "" {
 			q = q.Where(outboundrecipient.IDGT(after))
 		}
-		rows, err := q.Order(ent.Asc(outboundrecipient.FieldID)).Limit(scanPage).
+		rows, err := q.Order(ent.Asc(outboundrecipient.FieldID)).Limit(page).
 			Select(outboundrecipient.FieldID, outboundrecipient.FieldOutboundMessageID,
 				outboundrecipient.FieldDomain).
 			All(ctx)
@@ -111,7 +114,7 @@ func pick(ctx context.Context, c *ent.Client, now time.Time, limit, perDomain in
 				break
 			}
 		}
-		if len(rows) < scanPage {
+		if len(rows) < page {
 			break
 		}
 		after = rows[len(rows)-1].ID

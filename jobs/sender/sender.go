@@ -190,10 +190,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.opts.PollInterval)
 	defer tick.Stop()
 
-	more := true // the last claim filled every free worker, or none ran yet
+	// backlog: the last claim filled every free worker, so more may be
+	// due; kick: new mail was queued or the poll interval passed. A claim
+	// waits until a quarter of the workers are free (or none is busy),
+	// so that one claim transaction serves several units rather than one.
+	batch := max(1, s.opts.Workers/4)
+	backlog, kick := true, false
 	for {
-		if more && ctx.Err() == nil {
-			more = s.claim(ctx, work, &wg, done)
+		free, active := s.occupancy()
+		if ctx.Err() == nil && free > 0 && (backlog || kick) && (free >= batch || active == 0) {
+			backlog = s.claim(ctx, work, &wg, done, free)
+			kick = false
 		}
 		select {
 		case <-ctx.Done():
@@ -203,25 +210,24 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.mu.Lock()
 			s.active--
 			s.mu.Unlock()
-			// A finished unit frees a worker; look again only if the
-			// queue may hold more than was claimed.
 		case <-s.wake:
-			more = true
+			kick = true
 		case <-tick.C:
-			more = true
+			kick = true
 		}
 	}
 }
 
+// occupancy returns the number of free and of busy workers.
+func (s *Sender) occupancy() (free, active int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Workers - s.active, s.active
+}
+
 // claim leases units for the free workers and starts them. It reports
 // whether every free worker got one, in which case more may be due.
-func (s *Sender) claim(ctx, work context.Context, wg *sync.WaitGroup, done chan<- struct{}) bool {
-	s.mu.Lock()
-	free := s.opts.Workers - s.active
-	s.mu.Unlock()
-	if free <= 0 {
-		return true
-	}
+func (s *Sender) claim(ctx, work context.Context, wg *sync.WaitGroup, done chan<- struct{}, free int) bool {
 	units, err := queue.Claim(rule.SystemContext(ctx), s.client, s.owner, s.opts.Now(), s.opts.Lease,
 		free, s.opts.PerDomain)
 	if err != nil {
