@@ -47,6 +47,8 @@ type Config struct {
 	Outbound Outbound `mapstructure:"outbound"`
 	// DKIM signing keys created by Lightr.
 	DKIM DKIM `mapstructure:"dkim"`
+	// Delivery of events to webhook endpoints.
+	Webhooks Webhooks `mapstructure:"webhooks"`
 	// JSON Web Tokens issued to API clients.
 	JWT JWT `mapstructure:"jwt"`
 	// Administrator access.
@@ -244,6 +246,32 @@ type Smarthost struct {
 	Domains []string `mapstructure:"domains"`
 }
 
+// Webhooks configures the delivery of events to webhook endpoints.
+type Webhooks struct {
+	// Let endpoints resolve to loopback addresses (127.0.0.0/8, ::1, localhost). For tests and local receivers.
+	AllowLoopback bool `mapstructure:"allow_loopback"`
+	// Let endpoints resolve to private addresses (RFC 1918, 100.64.0.0/10, fc00::/7). Metadata stays refused.
+	AllowPrivate bool `mapstructure:"allow_private"`
+	// Accept http:// endpoint URLs beside https://.
+	AllowHTTP bool `mapstructure:"allow_http"`
+	// Deliveries in flight at once.
+	Workers int `mapstructure:"workers" check:"positive"`
+	// Time allowed for one delivery attempt, connection included.
+	Timeout time.Duration `mapstructure:"timeout" check:"positive"`
+	// Delays between attempts of one delivery; the last one repeats. Each is moved by up to 20% at random.
+	RetrySchedule []time.Duration `mapstructure:"retry_schedule" check:"durations"`
+	// Most attempts of one delivery before it fails.
+	MaxAttempts int `mapstructure:"max_attempts" check:"positive"`
+	// Time after queueing when a delivery still failing is given up.
+	MaxAge time.Duration `mapstructure:"max_age" check:"positive"`
+	// Consecutive failed attempts after which an endpoint is disabled (with disable_after).
+	DisableAfterFailures int `mapstructure:"disable_after_failures" check:"positive"`
+	// Least time an endpoint must have been failing before it is disabled; 0 disables on the count alone.
+	DisableAfter time.Duration `mapstructure:"disable_after"`
+	// How often the event log is read without a wake-up (writes by another process).
+	PollInterval time.Duration `mapstructure:"poll_interval" check:"positive"`
+}
+
 // DKIM configures the DKIM keys Lightr creates for sending domains.
 type DKIM struct {
 	// DNS selector of new DKIM keys.
@@ -352,6 +380,19 @@ func Default() *Config {
 			CommandTimeout: 5 * time.Minute,
 			DataTimeout:    10 * time.Minute,
 			Smarthost:      Smarthost{TLS: "starttls"},
+		},
+		Webhooks: Webhooks{
+			Workers: 8,
+			Timeout: 15 * time.Second,
+			RetrySchedule: []time.Duration{
+				5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
+				time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour,
+			},
+			MaxAttempts:          20,
+			MaxAge:               72 * time.Hour,
+			DisableAfterFailures: 20,
+			DisableAfter:         24 * time.Hour,
+			PollInterval:         5 * time.Second,
 		},
 		DKIM: DKIM{
 			Selector:  "default",
