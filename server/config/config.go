@@ -49,6 +49,8 @@ type Config struct {
 	DKIM DKIM `mapstructure:"dkim"`
 	// Delivery of events to webhook endpoints.
 	Webhooks Webhooks `mapstructure:"webhooks"`
+	// GraphQL subscriptions (WebSocket and SSE).
+	Subscriptions Subscriptions `mapstructure:"subscriptions"`
 	// JSON Web Tokens issued to API clients.
 	JWT JWT `mapstructure:"jwt"`
 	// Administrator access.
@@ -246,6 +248,22 @@ type Smarthost struct {
 	Domains []string `mapstructure:"domains"`
 }
 
+// Subscriptions configures GraphQL subscriptions over WebSocket and SSE.
+type Subscriptions struct {
+	// Events a subscriber may fall behind before it is dropped (SLOW_CONSUMER).
+	Buffer int `mapstructure:"buffer" check:"positive"`
+	// Most subscriptions open at once on one WebSocket connection.
+	MaxPerConnection int `mapstructure:"max_per_connection" check:"positive"`
+	// Most subscriptions open at once for one organization.
+	MaxPerOrganization int `mapstructure:"max_per_organization" check:"positive"`
+	// Interval of keepalive pings (WebSocket ping/pong and ka, SSE comments).
+	KeepAlive time.Duration `mapstructure:"keepalive" check:"positive"`
+	// Time a WebSocket client has to send connection_init.
+	InitTimeout time.Duration `mapstructure:"init_timeout" check:"positive"`
+	// Other origins (host patterns, e.g. app.example.com) browsers may open WebSockets from.
+	AllowedOrigins []string `mapstructure:"allowed_origins"`
+}
+
 // Webhooks configures the delivery of events to webhook endpoints.
 type Webhooks struct {
 	// Let endpoints resolve to loopback addresses (127.0.0.0/8, ::1, localhost). For tests and local receivers.
@@ -398,6 +416,13 @@ func Default() *Config {
 			Selector:  "default",
 			KeyBits:   2048,
 			Algorithm: "rsa",
+		},
+		Subscriptions: Subscriptions{
+			Buffer:             256,
+			MaxPerConnection:   20,
+			MaxPerOrganization: 1000,
+			KeepAlive:          25 * time.Second,
+			InitTimeout:        10 * time.Second,
 		},
 		JWT: JWT{
 			Issuer:     "lightr",
