@@ -71,7 +71,20 @@ func Claim(
 	return units, nil
 }
 
-// due selects the rows that may be claimed at now.
+// dueSets are the two kinds of due rows, each read along an index in id
+// order, retries first: deferred rows whose next attempt has come
+// (index status, next_attempt_at; few at a time), then new ones (index
+// status, id, so that a long queue is not sorted at every claim).
+func dueSets(now time.Time) [][]predicate.OutboundRecipient {
+	free := outboundrecipient.Or(outboundrecipient.LeaseUntilIsNil(), outboundrecipient.LeaseUntilLT(now))
+	return [][]predicate.OutboundRecipient{
+		{outboundrecipient.StatusEQ(outboundrecipient.StatusDeferred), outboundrecipient.NextAttemptAtLTE(now), free},
+		{outboundrecipient.StatusEQ(outboundrecipient.StatusQueued),
+			outboundrecipient.Or(outboundrecipient.NextAttemptAtIsNil(), outboundrecipient.NextAttemptAtLTE(now)), free},
+	}
+}
+
+// due selects the rows that may be claimed at now: the union of dueSets.
 func due(now time.Time) []predicate.OutboundRecipient {
 	return []predicate.OutboundRecipient{
 		pending,
@@ -80,8 +93,9 @@ func due(now time.Time) []predicate.OutboundRecipient {
 	}
 }
 
-// pick chooses the units to claim, oldest first, skipping units of which
-// a row is leased and domains that have perDomain units in flight.
+// pick chooses the units to claim, due retries first and then new mail,
+// each oldest first, skipping units of which a row is leased and domains
+// that have perDomain units in flight.
 func pick(ctx context.Context, c *ent.Client, now time.Time, limit, perDomain int) ([]unitKey, error) {
 	inFlight, busy, err := inFlight(ctx, c, now)
 	if err != nil {
@@ -89,35 +103,37 @@ func pick(ctx context.Context, c *ent.Client, now time.Time, limit, perDomain in
 	}
 	var keys []unitKey
 	chosen := make(map[unitKey]bool)
-	var after pulid.ID
 	page := min(maxScanPage, 4*limit+len(busy)+16)
-	for len(keys) < limit {
-		q := c.OutboundRecipient.Query().Where(due(now)...)
-		if after != "" {
-			q = q.Where(outboundrecipient.IDGT(after))
-		}
-		rows, err := q.Order(ent.Asc(outboundrecipient.FieldID)).Limit(page).
-			Select(outboundrecipient.FieldID, outboundrecipient.FieldOutboundMessageID,
-				outboundrecipient.FieldDomain).
-			All(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("queue: select due recipients: %w", err)
-		}
-		for _, r := range rows {
-			k := unitKey{r.OutboundMessageID, r.Domain}
-			if chosen[k] || busy[k] || (perDomain > 0 && inFlight[k.domain] >= perDomain) {
-				continue
+	for _, set := range dueSets(now) {
+		var after pulid.ID
+		for len(keys) < limit {
+			q := c.OutboundRecipient.Query().Where(set...)
+			if after != "" {
+				q = q.Where(outboundrecipient.IDGT(after))
 			}
-			chosen[k] = true
-			inFlight[k.domain]++
-			if keys = append(keys, k); len(keys) == limit {
+			rows, err := q.Order(ent.Asc(outboundrecipient.FieldID)).Limit(page).
+				Select(outboundrecipient.FieldID, outboundrecipient.FieldOutboundMessageID,
+					outboundrecipient.FieldDomain).
+				All(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("queue: select due recipients: %w", err)
+			}
+			for _, r := range rows {
+				k := unitKey{r.OutboundMessageID, r.Domain}
+				if chosen[k] || busy[k] || (perDomain > 0 && inFlight[k.domain] >= perDomain) {
+					continue
+				}
+				chosen[k] = true
+				inFlight[k.domain]++
+				if keys = append(keys, k); len(keys) == limit {
+					break
+				}
+			}
+			if len(rows) < page {
 				break
 			}
+			after = rows[len(rows)-1].ID
 		}
-		if len(rows) < page {
-			break
-		}
-		after = rows[len(rows)-1].ID
 	}
 	return keys, nil
 }

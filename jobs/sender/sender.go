@@ -191,9 +191,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	defer tick.Stop()
 
 	// backlog: the last claim filled every free worker, so more may be
-	// due; kick: new mail was queued or the poll interval passed. A claim
-	// waits until a quarter of the workers are free (or none is busy),
-	// so that one claim transaction serves several units rather than one.
+	// due; kick: new mail was queued, the poll interval passed, or a unit
+	// finished, which may lift the per-domain cap that held others back.
+	// A claim waits until a quarter of the workers are free (or none is
+	// busy), so that one claim transaction serves several units.
 	batch := max(1, s.opts.Workers/4)
 	backlog, kick := true, false
 	for {
@@ -210,6 +211,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.mu.Lock()
 			s.active--
 			s.mu.Unlock()
+			kick = true
 		case <-s.wake:
 			kick = true
 		case <-tick.C:
