@@ -193,6 +193,7 @@ func load(ctx context.Context, c *ent.Client, keys []unitKey, now time.Time) ([]
 			u := &units[i]
 			u.OrgID, u.BlobID, u.MailFrom, u.QueuedAt = m.OrganizationID, m.BlobID, m.MailFrom, m.CreatedAt
 			u.SenderDomain, u.Account = m.DomainID, m.AccountID
+			u.TrackOpens, u.TrackClicks = m.TrackOpens, m.TrackClicks
 		}
 	}
 	for _, r := range rows {

@@ -30,6 +30,8 @@ type Unit struct {
 	// account (empty when no account sent it).
 	SenderDomain pulid.ID
 	Account      pulid.ID
+	// TrackOpens and TrackClicks say whether the message is tracked.
+	TrackOpens, TrackClicks bool
 
 	// Recipients are the unit's recipients, in id order. Pass their
 	// addresses to Deliver in this order.

@@ -13,9 +13,12 @@ import (
 
 // sendingDomain is what signing and routing need of a sending domain.
 type sendingDomain struct {
-	name    string
-	keys    []dkim.SigningKey
-	expires time.Time
+	name string
+	keys []dkim.SigningKey
+	// trackingHost is the host of the domain's tracking links, if it
+	// names one.
+	trackingHost string
+	expires      time.Time
 }
 
 // keyCache keeps each sending domain's name and keys for a short time, so
@@ -50,7 +53,7 @@ func (k *keyCache) get(ctx context.Context, id pulid.ID) (*sendingDomain, error)
 	if err != nil {
 		return nil, err
 	}
-	d = &sendingDomain{name: dom.Name, keys: keys, expires: now.Add(k.ttl)}
+	d = &sendingDomain{name: dom.Name, keys: keys, trackingHost: dom.TrackingHost, expires: now.Add(k.ttl)}
 	k.mu.Lock()
 	k.domains[id] = d
 	k.mu.Unlock()

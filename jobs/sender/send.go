@@ -38,7 +38,7 @@ func (s *Sender) send(ctx context.Context, u *queue.Unit) {
 		s.release(sys, u, log)
 		return
 	case local:
-		results = s.deliverLocal(sys, u, raw)
+		results = s.deliverLocal(sys, u, s.trackedLocal(sys, u, raw, log))
 	default:
 		results, err = s.deliverRemote(sys, u, raw)
 		if err != nil && ctx.Err() != nil && !anyDelivered(results) {
@@ -112,32 +112,52 @@ func (s *Sender) isLocal(ctx context.Context, u *queue.Unit) (bool, error) {
 	}
 }
 
-// deliverRemote signs raw and sends it to the unit's domain.
+// deliverRemote signs raw and sends it to the unit's domain: one copy
+// to all its recipients, or, when its tracking tells recipients apart,
+// one copy each.
 func (s *Sender) deliverRemote(ctx context.Context, u *queue.Unit, raw []byte) ([]outbound.RecipientResult, error) {
 	dom, err := s.keys.get(ctx, u.SenderDomain)
 	if err != nil {
-		return allDeferred(u, "4.3.0", "cannot read the sending domain: "+err.Error()), nil
-	}
-	signed := raw
-	if len(dom.keys) > 0 {
-		signed, err = dkim.Sign(raw, dom.keys)
-		if err != nil {
-			// Never send unsigned what should be signed.
-			return allDeferred(u, "4.7.0", "DKIM signing failed: "+err.Error()), nil
-		}
+		return allDeferred(u.Recipients, "4.3.0", "cannot read the sending domain: "+err.Error()), nil
 	}
 	c := s.opts.Remote
 	if s.opts.Smarthost != nil && (s.opts.UseSmarthost == nil || s.opts.UseSmarthost(dom.name)) {
 		c = s.opts.Smarthost
 	}
 	if c == nil {
-		return allDeferred(u, "4.3.5", "no route: the smarthost does not serve "+dom.name), nil
+		return allDeferred(u.Recipients, "4.3.5", "no route: the smarthost does not serve "+dom.name), nil
 	}
-	res, err := c.Deliver(ctx, u.Domain, u.MailFrom, u.Addresses(), signed)
+	if s.perRecipient(u) {
+		return s.deliverEach(ctx, c, u, dom, raw)
+	}
+	return s.deliverCopy(ctx, c, u, dom, u.Recipients, raw)
+}
+
+// deliverCopy tracks raw for rcpts (who are u's recipients, or some of
+// them), signs it and sends it to them in one transaction.
+func (s *Sender) deliverCopy(ctx context.Context, c *outbound.Client, u *queue.Unit, dom *sendingDomain,
+	rcpts []queue.Recipient, raw []byte) ([]outbound.RecipientResult, error) {
+	// Tracking comes first, so that the signature covers the links sent.
+	signed, err := s.tracked(u, dom, rcpts, raw)
+	if err != nil {
+		return allDeferred(rcpts, "4.3.0", err.Error()), nil
+	}
+	if len(dom.keys) > 0 {
+		signed, err = dkim.Sign(signed, dom.keys)
+		if err != nil {
+			// Never send unsigned what should be signed.
+			return allDeferred(rcpts, "4.7.0", "DKIM signing failed: "+err.Error()), nil
+		}
+	}
+	addrs := make([]string, len(rcpts))
+	for i, r := range rcpts {
+		addrs[i] = r.Address
+	}
+	res, err := c.Deliver(ctx, u.Domain, u.MailFrom, addrs, signed)
 	if res == nil {
 		// Arguments Deliver cannot send at all, such as a malformed
 		// sender: no retry will help.
-		return allStatus(u, outbound.StatusFailed, "5.5.2", err.Error()), nil
+		return allStatus(rcpts, outbound.StatusFailed, "5.5.2", err.Error()), nil
 	}
 	return res.Recipients, err
 }
@@ -168,13 +188,13 @@ func anyDelivered(rs []outbound.RecipientResult) bool {
 	return false
 }
 
-func allDeferred(u *queue.Unit, code, text string) []outbound.RecipientResult {
-	return allStatus(u, outbound.StatusDeferred, code, text)
+func allDeferred(rcpts []queue.Recipient, code, text string) []outbound.RecipientResult {
+	return allStatus(rcpts, outbound.StatusDeferred, code, text)
 }
 
-func allStatus(u *queue.Unit, st outbound.Status, code, text string) []outbound.RecipientResult {
-	rs := make([]outbound.RecipientResult, len(u.Recipients))
-	for i, r := range u.Recipients {
+func allStatus(rcpts []queue.Recipient, st outbound.Status, code, text string) []outbound.RecipientResult {
+	rs := make([]outbound.RecipientResult, len(rcpts))
+	for i, r := range rcpts {
 		rs[i] = outbound.RecipientResult{Address: r.Address, Status: st, EnhancedCode: code, Response: text}
 	}
 	return rs

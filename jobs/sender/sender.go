@@ -49,6 +49,8 @@ type Options struct {
 
 	// Local stores the mail of hosted domains.
 	Local *delivery.Deliverer
+	// Tracking rewrites the HTML of tracked messages before signing.
+	Tracking Tracking
 	// Parse bounds the parsing of locally delivered messages.
 	Parse message.Limits
 

@@ -22,6 +22,10 @@ const (
 	EventBounced   = "message.bounced"
 	EventFailed    = "message.failed"
 	EventCanceled  = "message.canceled"
+	// EventOpened and EventClicked are a recipient's hits on the open
+	// pixel and on a tracked link (mail/track).
+	EventOpened  = "message.opened"
+	EventClicked = "message.clicked"
 )
 
 // MaxRecipients bounds the recipients of one queued message, whatever the
@@ -57,6 +61,10 @@ type Message struct {
 	// find a repeated request.
 	IdempotencyKey string
 	RequestHash    string
+	// TrackOpens and TrackClicks turn open and click tracking on or off
+	// for this message; nil means the sending domain's default. A bounce
+	// is never tracked.
+	TrackOpens, TrackClicks *bool
 }
 
 // Queue stores m and queues it for each of its recipients, with c, which
@@ -91,6 +99,13 @@ func Queue(ctx context.Context, c *ent.Client, st *store.Store, m *Message) (*en
 	if m.IdempotencyKey != "" {
 		create.SetIdempotencyKey(m.IdempotencyKey).SetRequestHash(m.RequestHash)
 	}
+	if m.Source != outboundmessage.SourceBounce {
+		opens, clicks, err := tracking(ctx, c, m)
+		if err != nil {
+			return nil, err
+		}
+		create.SetTrackOpens(opens).SetTrackClicks(clicks)
+	}
 	msg, err := create.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: create message: %w", err)
@@ -117,6 +132,27 @@ func Queue(ctx context.Context, c *ent.Client, st *store.Store, m *Message) (*en
 	}
 	msg.Edges.Recipients = rows
 	return msg, nil
+}
+
+// tracking returns whether m is to be tracked: as it says, or else as
+// its sending domain's defaults say. The choice is stored with the
+// message, so a later change of the defaults leaves queued mail alone.
+func tracking(ctx context.Context, c *ent.Client, m *Message) (opens, clicks bool, err error) {
+	if m.TrackOpens != nil && m.TrackClicks != nil {
+		return *m.TrackOpens, *m.TrackClicks, nil
+	}
+	d, err := c.Domain.Get(ctx, m.Domain)
+	if err != nil {
+		return false, false, fmt.Errorf("outbox: sending domain: %w", err)
+	}
+	opens, clicks = d.TrackOpens, d.TrackClicks
+	if m.TrackOpens != nil {
+		opens = *m.TrackOpens
+	}
+	if m.TrackClicks != nil {
+		clicks = *m.TrackClicks
+	}
+	return opens, clicks, nil
 }
 
 // NewEvent returns the builder of an event of type typ about recipient

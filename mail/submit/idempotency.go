@@ -26,9 +26,14 @@ func requestHash(r *Request) string {
 		Subject, Text, HTML  string
 		Attachments          [][4]string
 		Headers              [][2]string
+		// Left out when unset, so that the hashes of requests without
+		// them stay what they were.
+		TrackOpens  *bool `json:",omitempty"`
+		TrackClicks *bool `json:",omitempty"`
 	}{
 		V: 1, From: r.From, To: r.To, Cc: r.Cc, Bcc: r.Bcc, ReplyTo: r.ReplyTo,
 		Subject: r.Subject, Text: r.Text, HTML: r.HTML,
+		TrackOpens: r.TrackOpens, TrackClicks: r.TrackClicks,
 	}
 	for _, a := range r.Attachments {
 		sum := sha256.Sum256(a.Content)

@@ -64,6 +64,9 @@ type Request struct {
 	// IdempotencyKey, when set, makes a repeated request return the first
 	// message.
 	IdempotencyKey string
+	// TrackOpens and TrackClicks override the sending domain's tracking
+	// defaults; nil keeps them.
+	TrackOpens, TrackClicks *bool
 }
 
 // Send queues r and returns the queued message with its recipients. c
@@ -109,6 +112,7 @@ func Send(ctx context.Context, c *ent.Client, o Options, r *Request) (*ent.Outbo
 		MailFrom: from.Email, Recipients: env, Raw: raw,
 		Source: outboundmessage.SourceAPI, Subject: r.Subject, MessageIDHeader: msgID,
 		IdempotencyKey: key, RequestHash: hash,
+		TrackOpens: r.TrackOpens, TrackClicks: r.TrackClicks,
 	})
 	switch {
 	case key != "" && ent.IsConstraintError(err):
