@@ -41,11 +41,11 @@ type Domain struct {
 	ReceiveLimitPerMinute int `json:"receive_limit_per_minute,omitempty"`
 	// What inbound mail failing DMARC under p=reject gets.
 	DmarcRejectAction domain.DmarcRejectAction `json:"dmarc_reject_action,omitempty"`
-	// TrackOpens holds the value of the "track_opens" field.
+	// Add an open pixel to the HTML of this domain's mail, unless a message says otherwise.
 	TrackOpens bool `json:"track_opens,omitempty"`
-	// TrackClicks holds the value of the "track_clicks" field.
+	// Point the links in the HTML of this domain's mail at the click endpoint, unless a message says otherwise.
 	TrackClicks bool `json:"track_clicks,omitempty"`
-	// Host name used in open and click tracking links.
+	// Host name (with an optional :port) of the open and click links, served over HTTPS by a proxy to Lightr's HTTP listener; empty means tracking.base_url.
 	TrackingHost string `json:"tracking_host,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the DomainQuery when eager-loading is set.

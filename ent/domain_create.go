@@ -421,6 +421,11 @@ func (_c *DomainCreate) check() error {
 	if _, ok := _c.mutation.TrackClicks(); !ok {
 		return &ValidationError{Name: "track_clicks", err: errors.New(`ent: missing required field "Domain.track_clicks"`)}
 	}
+	if v, ok := _c.mutation.TrackingHost(); ok {
+		if err := domain.TrackingHostValidator(v); err != nil {
+			return &ValidationError{Name: "tracking_host", err: fmt.Errorf(`ent: validator failed for field "Domain.tracking_host": %w`, err)}
+		}
+	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
 		return &ValidationError{Name: "organization", err: errors.New(`ent: missing required edge "Domain.organization"`)}
 	}

@@ -380,6 +380,11 @@ func (_u *DomainUpdate) check() error {
 			return &ValidationError{Name: "dmarc_reject_action", err: fmt.Errorf(`ent: validator failed for field "Domain.dmarc_reject_action": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.TrackingHost(); ok {
+		if err := domain.TrackingHostValidator(v); err != nil {
+			return &ValidationError{Name: "tracking_host", err: fmt.Errorf(`ent: validator failed for field "Domain.tracking_host": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Domain.organization"`)
 	}
@@ -961,6 +966,11 @@ func (_u *DomainUpdateOne) check() error {
 	if v, ok := _u.mutation.DmarcRejectAction(); ok {
 		if err := domain.DmarcRejectActionValidator(v); err != nil {
 			return &ValidationError{Name: "dmarc_reject_action", err: fmt.Errorf(`ent: validator failed for field "Domain.dmarc_reject_action": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.TrackingHost(); ok {
+		if err := domain.TrackingHostValidator(v); err != nil {
+			return &ValidationError{Name: "tracking_host", err: fmt.Errorf(`ent: validator failed for field "Domain.tracking_host": %w`, err)}
 		}
 	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {

@@ -2697,6 +2697,18 @@ input SendEmailInput {
   sending again; the same key with other content is refused.
   """
   idempotencyKey: String
+  """
+  Adds an open pixel to the HTML body (a recipient's mail client loading
+  it records message.opened); left out, the sending domain's trackOpens
+  applies.
+  """
+  trackOpens: Boolean
+  """
+  Points the HTML body's http and https links at the click endpoint,
+  which records message.clicked and redirects to the link; left out, the
+  sending domain's trackClicks applies.
+  """
+  trackClicks: Boolean
 }
 
 """
@@ -20832,7 +20844,7 @@ func (ec *executionContext) unmarshalInputSendEmailInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "idempotencyKey"}
+	fieldsInOrder := [...]string{"from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "idempotencyKey", "trackOpens", "trackClicks"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20916,6 +20928,20 @@ func (ec *executionContext) unmarshalInputSendEmailInput(ctx context.Context, ob
 				return it, err
 			}
 			it.IdempotencyKey = data
+		case "trackOpens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackOpens"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackOpens = data
+		case "trackClicks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackClicks"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackClicks = data
 		}
 	}
 	return it, nil

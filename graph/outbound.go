@@ -24,6 +24,7 @@ func sendRequest(in model.SendEmailInput) (*submit.Request, error) {
 		From: in.From, To: in.To, Cc: in.Cc, Bcc: in.Bcc, ReplyTo: in.ReplyTo,
 		Subject: deref(in.Subject), Text: deref(in.Text), HTML: deref(in.HTML),
 		IdempotencyKey: deref(in.IdempotencyKey),
+		TrackOpens:     in.TrackOpens, TrackClicks: in.TrackClicks,
 	}
 	for i, a := range in.Attachments {
 		b, err := base64.StdEncoding.DecodeString(a.Content)

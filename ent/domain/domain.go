@@ -150,6 +150,8 @@ var (
 	DefaultTrackOpens bool
 	// DefaultTrackClicks holds the default value on creation for the "track_clicks" field.
 	DefaultTrackClicks bool
+	// TrackingHostValidator is a validator for the "tracking_host" field. It is called by the builders before save.
+	TrackingHostValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 )

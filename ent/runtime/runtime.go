@@ -451,6 +451,10 @@ func init() {
 	domainDescTrackClicks := domainFields[9].Descriptor()
 	// domain.DefaultTrackClicks holds the default value on creation for the track_clicks field.
 	domain.DefaultTrackClicks = domainDescTrackClicks.Default.(bool)
+	// domainDescTrackingHost is the schema descriptor for tracking_host field.
+	domainDescTrackingHost := domainFields[10].Descriptor()
+	// domain.TrackingHostValidator is a validator for the "tracking_host" field. It is called by the builders before save.
+	domain.TrackingHostValidator = domainDescTrackingHost.Validators[0].(func(string) error)
 	// domainDescID is the schema descriptor for id field.
 	domainDescID := domainMixinFields0[0].Descriptor()
 	// domain.DefaultID holds the default value on creation for the id field.

@@ -18,6 +18,13 @@ import (
 // DKIM selector: it ends up in a DNS name and in the s= tag of signatures.
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// hostPort matches a lower-case host name with an optional port, the
+// form of a tracking host: it is the authority of the tracking links.
+var hostPort = regexp.MustCompile(`^(` + label + `\.)*` + label + `(:[0-9]{1,5})?$`)
+
+// label is one DNS label of a host name (RFC 1123 §2.1).
+const label = `[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`
+
 // Domain is a hosted mail domain. Its name is unique across the server:
 // one organization owns mail for an FQDN.
 type Domain struct {
@@ -68,12 +75,17 @@ func (Domain) Fields() []ent.Field {
 			Default("junk").
 			Comment("What inbound mail failing DMARC under p=reject gets."),
 		field.Bool("track_opens").
-			Default(false),
+			Default(false).
+			Comment("Add an open pixel to the HTML of this domain's mail, unless a message says otherwise."),
 		field.Bool("track_clicks").
-			Default(false),
+			Default(false).
+			Comment("Point the links in the HTML of this domain's mail at the click endpoint, unless a " +
+				"message says otherwise."),
 		field.String("tracking_host").
 			Optional().
-			Comment("Host name used in open and click tracking links."),
+			Match(hostPort).
+			Comment("Host name (with an optional :port) of the open and click links, served over HTTPS " +
+				"by a proxy to Lightr's HTTP listener; empty means tracking.base_url."),
 	}
 }
 

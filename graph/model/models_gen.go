@@ -121,4 +121,12 @@ type SendEmailInput struct {
 	// with the same key and content returns the first message instead of
 	// sending again; the same key with other content is refused.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Adds an open pixel to the HTML body (a recipient's mail client loading
+	// it records message.opened); left out, the sending domain's trackOpens
+	// applies.
+	TrackOpens *bool `json:"trackOpens,omitempty"`
+	// Points the HTML body's http and https links at the click endpoint,
+	// which records message.clicked and redirects to the link; left out, the
+	// sending domain's trackClicks applies.
+	TrackClicks *bool `json:"trackClicks,omitempty"`
 }
