@@ -77,10 +77,10 @@ func Claim(
 // status, id, so that a long queue is not sorted at every claim).
 func dueSets(now time.Time) [][]predicate.OutboundRecipient {
 	free := outboundrecipient.Or(outboundrecipient.LeaseUntilIsNil(), outboundrecipient.LeaseUntilLT(now))
+	nextDue := outboundrecipient.Or(outboundrecipient.NextAttemptAtIsNil(), outboundrecipient.NextAttemptAtLTE(now))
 	return [][]predicate.OutboundRecipient{
 		{outboundrecipient.StatusEQ(outboundrecipient.StatusDeferred), outboundrecipient.NextAttemptAtLTE(now), free},
-		{outboundrecipient.StatusEQ(outboundrecipient.StatusQueued),
-			outboundrecipient.Or(outboundrecipient.NextAttemptAtIsNil(), outboundrecipient.NextAttemptAtLTE(now)), free},
+		{outboundrecipient.StatusEQ(outboundrecipient.StatusQueued), nextDue, free},
 	}
 }
 

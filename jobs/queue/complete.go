@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -65,19 +66,34 @@ func Complete(
 	now time.Time,
 	p Policy,
 ) ([]Failure, error) {
-	if len(results) != len(u.Recipients) {
-		return nil, fmt.Errorf("queue: complete %s/%s: %d results for %d recipients",
-			u.MessageID, u.Domain, len(results), len(u.Recipients))
+	o := &Outcome{Unit: u, Results: results}
+	if err := CompleteAll(ctx, c, []*Outcome{o}, now, p); err != nil {
+		return nil, err
 	}
-	for i, r := range results {
-		if !strings.EqualFold(r.Address, u.Recipients[i].Address) {
-			return nil, fmt.Errorf("queue: complete %s/%s: result %d is for %q, not %q",
-				u.MessageID, u.Domain, i, r.Address, u.Recipients[i].Address)
-		}
-	}
-	now = now.UTC()
+	return o.Failures, o.Err
+}
 
-	// One delay for the whole unit, so that its recipients stay together.
+// Outcome is the result of delivering one unit, for CompleteAll: Unit and
+// Results are the input, as for Complete; Failures and Err the output.
+type Outcome struct {
+	Unit    *Unit
+	Results []outbound.RecipientResult
+
+	// Failures are the recipients that bounced or failed.
+	Failures []Failure
+	// Err is this unit's own failure, which changed nothing of it:
+	// ErrLeaseLost, or results that do not match the unit.
+	Err error
+}
+
+// CompleteAll records several units' outcomes in one transaction, as
+// Complete does for each, so that a busy sender pays one commit (one
+// fsync) for many deliveries. A unit whose lease was lost, or whose
+// results do not match it, gets its Err and is skipped; any other error
+// rolls everything back and is returned, and the caller may then
+// complete the units one by one to isolate the bad one.
+func CompleteAll(ctx context.Context, c *ent.Client, outs []*Outcome, now time.Time, p Policy) error {
+	now = now.UTC()
 	rnd := p.Rand
 	if rnd == nil {
 		rnd = rand.Float64
@@ -86,39 +102,72 @@ func Complete(
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 	}
-	next := now.Add(p.Schedule.Next(u.Attempts+1, rnd()))
-	expired := now.Sub(u.QueuedAt) > maxAge
-
-	var failures []Failure
-	err := inTx(ctx, c, "complete", func(ctx context.Context, c *ent.Client) error {
-		rows, err := leased(ctx, c, u)
-		if err != nil {
-			return err
-		}
-		status := make(map[pulid.ID]outboundrecipient.Status, len(rows))
-		for _, r := range rows {
-			status[r.ID] = r.Status
-		}
-		failures = failures[:0]
-		for i, res := range results {
-			rc := u.Recipients[i]
-			f, err := record(ctx, c, u, rc, status[rc.ID], res, next, expired)
-			if err != nil {
+	for _, o := range outs {
+		o.Failures, o.Err = nil, check(o.Unit, o.Results)
+	}
+	return inTx(ctx, c, "complete", func(ctx context.Context, c *ent.Client) error {
+		for _, o := range outs {
+			if o.Err != nil {
+				continue
+			}
+			if err := completeOne(ctx, c, o, now, maxAge, rnd, p); err != nil {
 				return err
 			}
-			if f != nil {
-				failures = append(failures, *f)
-			}
-		}
-		if len(failures) > 0 && p.OnFailures != nil {
-			return p.OnFailures(ctx, c, u, failures)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// check reports results that cannot be the outcome of u.
+func check(u *Unit, results []outbound.RecipientResult) error {
+	if len(results) != len(u.Recipients) {
+		return fmt.Errorf("queue: complete %s/%s: %d results for %d recipients",
+			u.MessageID, u.Domain, len(results), len(u.Recipients))
 	}
-	return failures, nil
+	for i, r := range results {
+		if !strings.EqualFold(r.Address, u.Recipients[i].Address) {
+			return fmt.Errorf("queue: complete %s/%s: result %d is for %q, not %q",
+				u.MessageID, u.Domain, i, r.Address, u.Recipients[i].Address)
+		}
+	}
+	return nil
+}
+
+// completeOne records o inside the transaction of c.
+func completeOne(
+	ctx context.Context, c *ent.Client, o *Outcome, now time.Time, maxAge time.Duration,
+	rnd func() float64, p Policy,
+) error {
+	u := o.Unit
+	// One delay for the whole unit, so that its recipients stay together.
+	next := now.Add(p.Schedule.Next(u.Attempts+1, rnd()))
+	expired := now.Sub(u.QueuedAt) > maxAge
+	rows, err := leased(ctx, c, u)
+	if errors.Is(err, ErrLeaseLost) {
+		o.Err = err
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	status := make(map[pulid.ID]outboundrecipient.Status, len(rows))
+	for _, r := range rows {
+		status[r.ID] = r.Status
+	}
+	for i, res := range o.Results {
+		rc := u.Recipients[i]
+		f, err := record(ctx, c, u, rc, status[rc.ID], res, next, expired)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			o.Failures = append(o.Failures, *f)
+		}
+	}
+	if len(o.Failures) > 0 && p.OnFailures != nil {
+		return p.OnFailures(ctx, c, u, o.Failures)
+	}
+	return nil
 }
 
 // record writes one recipient's outcome and its DeliveryAttempt row.

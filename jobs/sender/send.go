@@ -50,8 +50,9 @@ func (s *Sender) send(ctx context.Context, u *queue.Unit) {
 	}
 
 	// Record the outcome even when shutting down: it happened.
-	rec := rule.SystemContext(context.WithoutCancel(ctx))
-	failures, err := queue.Complete(rec, s.client, u, results, s.opts.Now(), s.opts.Policy)
+	out := &queue.Outcome{Unit: u, Results: results}
+	s.rec.record(out)
+	failures, err := out.Failures, out.Err
 	switch {
 	case errors.Is(err, queue.ErrLeaseLost):
 		s.count(func(st *Stats) { st.LeaseLost++ })

@@ -80,6 +80,7 @@ type Sender struct {
 	wake   chan struct{}
 	keys   *keyCache
 	owner  string
+	rec    *recorder // set by Run
 
 	mu     sync.Mutex
 	stats  Stats
@@ -186,6 +187,9 @@ func (s *Sender) Run(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.Warn("recovered deliveries a previous run left in flight", "recipients", n)
 	}
+
+	s.rec = s.startRecorder()
+	defer s.rec.stop() // after wg.Wait below: the workers use it to the end
 
 	var wg sync.WaitGroup
 	done := make(chan struct{}, s.opts.Workers)
