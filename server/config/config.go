@@ -55,6 +55,8 @@ type Config struct {
 	JWT JWT `mapstructure:"jwt"`
 	// Administrator access.
 	Admin Admin `mapstructure:"admin"`
+	// Open and click tracking of outbound mail.
+	Tracking Tracking `mapstructure:"tracking"`
 
 	// File is the configuration file that Load read, or empty when no file
 	// was given or found. It is not a configuration key.
@@ -322,6 +324,21 @@ type Admin struct {
 	APIKeyHash string `mapstructure:"api_key_hash" secret:"true"`
 }
 
+// Tracking configures the links and endpoints of open and click
+// tracking (/t/o/ and /t/c/ on the HTTP listener).
+type Tracking struct {
+	// Scheme and host of the tracking links of domains without a tracking host; empty means http://<http.addr>.
+	BaseURL string `mapstructure:"base_url"`
+	// Key (32 bytes or more) that signs the links; empty means <data_dir>/keys/tracking.key, made at the first start.
+	Secret string `mapstructure:"secret" secret:"true"`
+	// Most open (and most click) events recorded per message and recipient; later hits are served, not recorded.
+	MaxEvents int `mapstructure:"max_events" check:"positive"`
+	// Most recipients of a message in one domain that get a copy each, so that their opens and clicks are told apart.
+	PerRecipientLimit int `mapstructure:"per_recipient_limit" check:"positive"`
+	// Networks (CIDR) of reverse proxies whose X-Forwarded-For names the client of a tracking request.
+	TrustedProxies []string `mapstructure:"trusted_proxies" check:"cidr"`
+}
+
 // Default returns the configuration used when no file, environment variable
 // or flag sets a key. Unlike [Load], it leaves relative paths unresolved.
 func Default() *Config {
@@ -430,7 +447,17 @@ func Default() *Config {
 			DefaultTTL: 24 * time.Hour,
 			MaxTTL:     720 * time.Hour,
 		},
+		Tracking: Tracking{
+			MaxEvents:         100,
+			PerRecipientLimit: 25,
+		},
 	}
+}
+
+// TrackingKeyPath returns the file of the generated tracking key,
+// <data_dir>/keys/tracking.key, used when tracking.secret is empty.
+func (c *Config) TrackingKeyPath() string {
+	return filepath.Join(c.KeysDir(), "tracking.key")
 }
 
 // KeysDir returns the directory holding generated keys, <data_dir>/keys.
