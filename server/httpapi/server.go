@@ -60,6 +60,8 @@ type Options struct {
 	// sendEmail builds from one.
 	MaxBodyBytes   int64
 	QueryCacheSize int
+	// Tracking serves the open and click endpoints of tracked mail.
+	Tracking TrackingOptions
 }
 
 // Handler returns the http.Handler for all of Lightr's HTTP routes.
@@ -77,6 +79,7 @@ func Handler(o Options) http.Handler {
 	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, gql))
 	mux.Handle("GET /graphql", checkGETParams(authenticate(o.Auth, o.Log, gql)))
 	registerDownloads(mux, o)
+	registerTracking(mux, o)
 	if o.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("Lightr", "/graphql"))
 		mux.Handle("GET /graphiql", playground.Handler("Lightr", "/graphql"))
