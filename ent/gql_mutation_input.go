@@ -368,3 +368,87 @@ func (c *OrganizationUpdateOne) SetInput(i UpdateOrganizationInput) *Organizatio
 	i.Mutate(c.Mutation())
 	return c
 }
+
+// CreateWebhookInput represents a mutation input for creating webhooks.
+type CreateWebhookInput struct {
+	URL         string
+	EventTypes  []string
+	DomainID    *pulid.ID
+	Description *string
+	Active      *bool
+}
+
+// Mutate applies the CreateWebhookInput on the WebhookMutation builder.
+func (i *CreateWebhookInput) Mutate(m *WebhookMutation) {
+	m.SetURL(i.URL)
+	if v := i.EventTypes; v != nil {
+		m.SetEventTypes(v)
+	}
+	if v := i.DomainID; v != nil {
+		m.SetDomainID(*v)
+	}
+	if v := i.Description; v != nil {
+		m.SetDescription(*v)
+	}
+	if v := i.Active; v != nil {
+		m.SetActive(*v)
+	}
+}
+
+// SetInput applies the change-set in the CreateWebhookInput on the WebhookCreate builder.
+func (c *WebhookCreate) SetInput(i CreateWebhookInput) *WebhookCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateWebhookInput represents a mutation input for updating webhooks.
+type UpdateWebhookInput struct {
+	URL              *string
+	ClearEventTypes  bool
+	EventTypes       []string
+	AppendEventTypes []string
+	ClearDomainID    bool
+	DomainID         *pulid.ID
+	Description      *string
+	Active           *bool
+}
+
+// Mutate applies the UpdateWebhookInput on the WebhookMutation builder.
+func (i *UpdateWebhookInput) Mutate(m *WebhookMutation) {
+	if v := i.URL; v != nil {
+		m.SetURL(*v)
+	}
+	if i.ClearEventTypes {
+		m.ClearEventTypes()
+	}
+	if v := i.EventTypes; v != nil {
+		m.SetEventTypes(v)
+	}
+	if i.AppendEventTypes != nil {
+		m.AppendEventTypes(i.EventTypes)
+	}
+	if i.ClearDomainID {
+		m.ClearDomainID()
+	}
+	if v := i.DomainID; v != nil {
+		m.SetDomainID(*v)
+	}
+	if v := i.Description; v != nil {
+		m.SetDescription(*v)
+	}
+	if v := i.Active; v != nil {
+		m.SetActive(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateWebhookInput on the WebhookUpdate builder.
+func (c *WebhookUpdate) SetInput(i UpdateWebhookInput) *WebhookUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateWebhookInput on the WebhookUpdateOne builder.
+func (c *WebhookUpdateOne) SetInput(i UpdateWebhookInput) *WebhookUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}

@@ -16847,7 +16847,10 @@ type WebhookMutation struct {
 	previous_secret_expires_at *time.Time
 	consecutive_failures       *int
 	addconsecutive_failures    *int
+	failing_since              *time.Time
 	disabled_at                *time.Time
+	cursor_seq                 *int64
+	addcursor_seq              *int64
 	clearedFields              map[string]struct{}
 	organization               *pulid.ID
 	clearedorganization        bool
@@ -17483,6 +17486,55 @@ func (m *WebhookMutation) ResetConsecutiveFailures() {
 	m.addconsecutive_failures = nil
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (m *WebhookMutation) SetFailingSince(t time.Time) {
+	m.failing_since = &t
+}
+
+// FailingSince returns the value of the "failing_since" field in the mutation.
+func (m *WebhookMutation) FailingSince() (r time.Time, exists bool) {
+	v := m.failing_since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailingSince returns the old "failing_since" field's value of the Webhook entity.
+// If the Webhook object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookMutation) OldFailingSince(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailingSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailingSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailingSince: %w", err)
+	}
+	return oldValue.FailingSince, nil
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (m *WebhookMutation) ClearFailingSince() {
+	m.failing_since = nil
+	m.clearedFields[webhook.FieldFailingSince] = struct{}{}
+}
+
+// FailingSinceCleared returns if the "failing_since" field was cleared in this mutation.
+func (m *WebhookMutation) FailingSinceCleared() bool {
+	_, ok := m.clearedFields[webhook.FieldFailingSince]
+	return ok
+}
+
+// ResetFailingSince resets all changes to the "failing_since" field.
+func (m *WebhookMutation) ResetFailingSince() {
+	m.failing_since = nil
+	delete(m.clearedFields, webhook.FieldFailingSince)
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (m *WebhookMutation) SetDisabledAt(t time.Time) {
 	m.disabled_at = &t
@@ -17530,6 +17582,62 @@ func (m *WebhookMutation) DisabledAtCleared() bool {
 func (m *WebhookMutation) ResetDisabledAt() {
 	m.disabled_at = nil
 	delete(m.clearedFields, webhook.FieldDisabledAt)
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (m *WebhookMutation) SetCursorSeq(i int64) {
+	m.cursor_seq = &i
+	m.addcursor_seq = nil
+}
+
+// CursorSeq returns the value of the "cursor_seq" field in the mutation.
+func (m *WebhookMutation) CursorSeq() (r int64, exists bool) {
+	v := m.cursor_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCursorSeq returns the old "cursor_seq" field's value of the Webhook entity.
+// If the Webhook object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookMutation) OldCursorSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCursorSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCursorSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCursorSeq: %w", err)
+	}
+	return oldValue.CursorSeq, nil
+}
+
+// AddCursorSeq adds i to the "cursor_seq" field.
+func (m *WebhookMutation) AddCursorSeq(i int64) {
+	if m.addcursor_seq != nil {
+		*m.addcursor_seq += i
+	} else {
+		m.addcursor_seq = &i
+	}
+}
+
+// AddedCursorSeq returns the value that was added to the "cursor_seq" field in this mutation.
+func (m *WebhookMutation) AddedCursorSeq() (r int64, exists bool) {
+	v := m.addcursor_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCursorSeq resets all changes to the "cursor_seq" field.
+func (m *WebhookMutation) ResetCursorSeq() {
+	m.cursor_seq = nil
+	m.addcursor_seq = nil
 }
 
 // ClearOrganization clears the "organization" edge to the Organization entity.
@@ -17647,7 +17755,7 @@ func (m *WebhookMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 15)
 	if m.created_at != nil {
 		fields = append(fields, webhook.FieldCreatedAt)
 	}
@@ -17684,8 +17792,14 @@ func (m *WebhookMutation) Fields() []string {
 	if m.consecutive_failures != nil {
 		fields = append(fields, webhook.FieldConsecutiveFailures)
 	}
+	if m.failing_since != nil {
+		fields = append(fields, webhook.FieldFailingSince)
+	}
 	if m.disabled_at != nil {
 		fields = append(fields, webhook.FieldDisabledAt)
+	}
+	if m.cursor_seq != nil {
+		fields = append(fields, webhook.FieldCursorSeq)
 	}
 	return fields
 }
@@ -17719,8 +17833,12 @@ func (m *WebhookMutation) Field(name string) (ent.Value, bool) {
 		return m.PreviousSecretExpiresAt()
 	case webhook.FieldConsecutiveFailures:
 		return m.ConsecutiveFailures()
+	case webhook.FieldFailingSince:
+		return m.FailingSince()
 	case webhook.FieldDisabledAt:
 		return m.DisabledAt()
+	case webhook.FieldCursorSeq:
+		return m.CursorSeq()
 	}
 	return nil, false
 }
@@ -17754,8 +17872,12 @@ func (m *WebhookMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldPreviousSecretExpiresAt(ctx)
 	case webhook.FieldConsecutiveFailures:
 		return m.OldConsecutiveFailures(ctx)
+	case webhook.FieldFailingSince:
+		return m.OldFailingSince(ctx)
 	case webhook.FieldDisabledAt:
 		return m.OldDisabledAt(ctx)
+	case webhook.FieldCursorSeq:
+		return m.OldCursorSeq(ctx)
 	}
 	return nil, fmt.Errorf("unknown Webhook field %s", name)
 }
@@ -17849,12 +17971,26 @@ func (m *WebhookMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetConsecutiveFailures(v)
 		return nil
+	case webhook.FieldFailingSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailingSince(v)
+		return nil
 	case webhook.FieldDisabledAt:
 		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetDisabledAt(v)
+		return nil
+	case webhook.FieldCursorSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCursorSeq(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Webhook field %s", name)
@@ -17867,6 +18003,9 @@ func (m *WebhookMutation) AddedFields() []string {
 	if m.addconsecutive_failures != nil {
 		fields = append(fields, webhook.FieldConsecutiveFailures)
 	}
+	if m.addcursor_seq != nil {
+		fields = append(fields, webhook.FieldCursorSeq)
+	}
 	return fields
 }
 
@@ -17877,6 +18016,8 @@ func (m *WebhookMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case webhook.FieldConsecutiveFailures:
 		return m.AddedConsecutiveFailures()
+	case webhook.FieldCursorSeq:
+		return m.AddedCursorSeq()
 	}
 	return nil, false
 }
@@ -17892,6 +18033,13 @@ func (m *WebhookMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddConsecutiveFailures(v)
+		return nil
+	case webhook.FieldCursorSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCursorSeq(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Webhook numeric field %s", name)
@@ -17912,6 +18060,9 @@ func (m *WebhookMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(webhook.FieldPreviousSecretExpiresAt) {
 		fields = append(fields, webhook.FieldPreviousSecretExpiresAt)
+	}
+	if m.FieldCleared(webhook.FieldFailingSince) {
+		fields = append(fields, webhook.FieldFailingSince)
 	}
 	if m.FieldCleared(webhook.FieldDisabledAt) {
 		fields = append(fields, webhook.FieldDisabledAt)
@@ -17941,6 +18092,9 @@ func (m *WebhookMutation) ClearField(name string) error {
 		return nil
 	case webhook.FieldPreviousSecretExpiresAt:
 		m.ClearPreviousSecretExpiresAt()
+		return nil
+	case webhook.FieldFailingSince:
+		m.ClearFailingSince()
 		return nil
 	case webhook.FieldDisabledAt:
 		m.ClearDisabledAt()
@@ -17989,8 +18143,14 @@ func (m *WebhookMutation) ResetField(name string) error {
 	case webhook.FieldConsecutiveFailures:
 		m.ResetConsecutiveFailures()
 		return nil
+	case webhook.FieldFailingSince:
+		m.ResetFailingSince()
+		return nil
 	case webhook.FieldDisabledAt:
 		m.ResetDisabledAt()
+		return nil
+	case webhook.FieldCursorSeq:
+		m.ResetCursorSeq()
 		return nil
 	}
 	return fmt.Errorf("unknown Webhook field %s", name)
@@ -18107,12 +18267,20 @@ type WebhookDeliveryMutation struct {
 	created_at          *time.Time
 	updated_at          *time.Time
 	event_id            *pulid.ID
+	event_type          *string
+	event_seq           *int64
+	addevent_seq        *int64
+	body                *[]byte
 	status              *webhookdelivery.Status
 	attempts            *int
 	addattempts         *int
 	next_attempt_at     *time.Time
+	last_attempt_at     *time.Time
+	delivered_at        *time.Time
 	response_code       *int
 	addresponse_code    *int
+	latency_ms          *int
+	addlatency_ms       *int
 	last_error          *string
 	lease_owner         *string
 	lease_until         *time.Time
@@ -18410,6 +18578,147 @@ func (m *WebhookDeliveryMutation) ResetEventID() {
 	m.event_id = nil
 }
 
+// SetEventType sets the "event_type" field.
+func (m *WebhookDeliveryMutation) SetEventType(s string) {
+	m.event_type = &s
+}
+
+// EventType returns the value of the "event_type" field in the mutation.
+func (m *WebhookDeliveryMutation) EventType() (r string, exists bool) {
+	v := m.event_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventType returns the old "event_type" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldEventType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventType: %w", err)
+	}
+	return oldValue.EventType, nil
+}
+
+// ResetEventType resets all changes to the "event_type" field.
+func (m *WebhookDeliveryMutation) ResetEventType() {
+	m.event_type = nil
+}
+
+// SetEventSeq sets the "event_seq" field.
+func (m *WebhookDeliveryMutation) SetEventSeq(i int64) {
+	m.event_seq = &i
+	m.addevent_seq = nil
+}
+
+// EventSeq returns the value of the "event_seq" field in the mutation.
+func (m *WebhookDeliveryMutation) EventSeq() (r int64, exists bool) {
+	v := m.event_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventSeq returns the old "event_seq" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldEventSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventSeq: %w", err)
+	}
+	return oldValue.EventSeq, nil
+}
+
+// AddEventSeq adds i to the "event_seq" field.
+func (m *WebhookDeliveryMutation) AddEventSeq(i int64) {
+	if m.addevent_seq != nil {
+		*m.addevent_seq += i
+	} else {
+		m.addevent_seq = &i
+	}
+}
+
+// AddedEventSeq returns the value that was added to the "event_seq" field in this mutation.
+func (m *WebhookDeliveryMutation) AddedEventSeq() (r int64, exists bool) {
+	v := m.addevent_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEventSeq resets all changes to the "event_seq" field.
+func (m *WebhookDeliveryMutation) ResetEventSeq() {
+	m.event_seq = nil
+	m.addevent_seq = nil
+}
+
+// SetBody sets the "body" field.
+func (m *WebhookDeliveryMutation) SetBody(b []byte) {
+	m.body = &b
+}
+
+// Body returns the value of the "body" field in the mutation.
+func (m *WebhookDeliveryMutation) Body() (r []byte, exists bool) {
+	v := m.body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBody returns the old "body" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldBody(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBody: %w", err)
+	}
+	return oldValue.Body, nil
+}
+
+// ClearBody clears the value of the "body" field.
+func (m *WebhookDeliveryMutation) ClearBody() {
+	m.body = nil
+	m.clearedFields[webhookdelivery.FieldBody] = struct{}{}
+}
+
+// BodyCleared returns if the "body" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) BodyCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldBody]
+	return ok
+}
+
+// ResetBody resets all changes to the "body" field.
+func (m *WebhookDeliveryMutation) ResetBody() {
+	m.body = nil
+	delete(m.clearedFields, webhookdelivery.FieldBody)
+}
+
 // SetStatus sets the "status" field.
 func (m *WebhookDeliveryMutation) SetStatus(w webhookdelivery.Status) {
 	m.status = &w
@@ -18551,6 +18860,104 @@ func (m *WebhookDeliveryMutation) ResetNextAttemptAt() {
 	delete(m.clearedFields, webhookdelivery.FieldNextAttemptAt)
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (m *WebhookDeliveryMutation) SetLastAttemptAt(t time.Time) {
+	m.last_attempt_at = &t
+}
+
+// LastAttemptAt returns the value of the "last_attempt_at" field in the mutation.
+func (m *WebhookDeliveryMutation) LastAttemptAt() (r time.Time, exists bool) {
+	v := m.last_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastAttemptAt returns the old "last_attempt_at" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldLastAttemptAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastAttemptAt: %w", err)
+	}
+	return oldValue.LastAttemptAt, nil
+}
+
+// ClearLastAttemptAt clears the value of the "last_attempt_at" field.
+func (m *WebhookDeliveryMutation) ClearLastAttemptAt() {
+	m.last_attempt_at = nil
+	m.clearedFields[webhookdelivery.FieldLastAttemptAt] = struct{}{}
+}
+
+// LastAttemptAtCleared returns if the "last_attempt_at" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) LastAttemptAtCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldLastAttemptAt]
+	return ok
+}
+
+// ResetLastAttemptAt resets all changes to the "last_attempt_at" field.
+func (m *WebhookDeliveryMutation) ResetLastAttemptAt() {
+	m.last_attempt_at = nil
+	delete(m.clearedFields, webhookdelivery.FieldLastAttemptAt)
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (m *WebhookDeliveryMutation) SetDeliveredAt(t time.Time) {
+	m.delivered_at = &t
+}
+
+// DeliveredAt returns the value of the "delivered_at" field in the mutation.
+func (m *WebhookDeliveryMutation) DeliveredAt() (r time.Time, exists bool) {
+	v := m.delivered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveredAt returns the old "delivered_at" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldDeliveredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveredAt: %w", err)
+	}
+	return oldValue.DeliveredAt, nil
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (m *WebhookDeliveryMutation) ClearDeliveredAt() {
+	m.delivered_at = nil
+	m.clearedFields[webhookdelivery.FieldDeliveredAt] = struct{}{}
+}
+
+// DeliveredAtCleared returns if the "delivered_at" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) DeliveredAtCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldDeliveredAt]
+	return ok
+}
+
+// ResetDeliveredAt resets all changes to the "delivered_at" field.
+func (m *WebhookDeliveryMutation) ResetDeliveredAt() {
+	m.delivered_at = nil
+	delete(m.clearedFields, webhookdelivery.FieldDeliveredAt)
+}
+
 // SetResponseCode sets the "response_code" field.
 func (m *WebhookDeliveryMutation) SetResponseCode(i int) {
 	m.response_code = &i
@@ -18619,6 +19026,76 @@ func (m *WebhookDeliveryMutation) ResetResponseCode() {
 	m.response_code = nil
 	m.addresponse_code = nil
 	delete(m.clearedFields, webhookdelivery.FieldResponseCode)
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (m *WebhookDeliveryMutation) SetLatencyMs(i int) {
+	m.latency_ms = &i
+	m.addlatency_ms = nil
+}
+
+// LatencyMs returns the value of the "latency_ms" field in the mutation.
+func (m *WebhookDeliveryMutation) LatencyMs() (r int, exists bool) {
+	v := m.latency_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyMs returns the old "latency_ms" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldLatencyMs(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyMs: %w", err)
+	}
+	return oldValue.LatencyMs, nil
+}
+
+// AddLatencyMs adds i to the "latency_ms" field.
+func (m *WebhookDeliveryMutation) AddLatencyMs(i int) {
+	if m.addlatency_ms != nil {
+		*m.addlatency_ms += i
+	} else {
+		m.addlatency_ms = &i
+	}
+}
+
+// AddedLatencyMs returns the value that was added to the "latency_ms" field in this mutation.
+func (m *WebhookDeliveryMutation) AddedLatencyMs() (r int, exists bool) {
+	v := m.addlatency_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyMs clears the value of the "latency_ms" field.
+func (m *WebhookDeliveryMutation) ClearLatencyMs() {
+	m.latency_ms = nil
+	m.addlatency_ms = nil
+	m.clearedFields[webhookdelivery.FieldLatencyMs] = struct{}{}
+}
+
+// LatencyMsCleared returns if the "latency_ms" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) LatencyMsCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldLatencyMs]
+	return ok
+}
+
+// ResetLatencyMs resets all changes to the "latency_ms" field.
+func (m *WebhookDeliveryMutation) ResetLatencyMs() {
+	m.latency_ms = nil
+	m.addlatency_ms = nil
+	delete(m.clearedFields, webhookdelivery.FieldLatencyMs)
 }
 
 // SetLastError sets the "last_error" field.
@@ -18830,7 +19307,7 @@ func (m *WebhookDeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookDeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, webhookdelivery.FieldCreatedAt)
 	}
@@ -18846,6 +19323,15 @@ func (m *WebhookDeliveryMutation) Fields() []string {
 	if m.event_id != nil {
 		fields = append(fields, webhookdelivery.FieldEventID)
 	}
+	if m.event_type != nil {
+		fields = append(fields, webhookdelivery.FieldEventType)
+	}
+	if m.event_seq != nil {
+		fields = append(fields, webhookdelivery.FieldEventSeq)
+	}
+	if m.body != nil {
+		fields = append(fields, webhookdelivery.FieldBody)
+	}
 	if m.status != nil {
 		fields = append(fields, webhookdelivery.FieldStatus)
 	}
@@ -18855,8 +19341,17 @@ func (m *WebhookDeliveryMutation) Fields() []string {
 	if m.next_attempt_at != nil {
 		fields = append(fields, webhookdelivery.FieldNextAttemptAt)
 	}
+	if m.last_attempt_at != nil {
+		fields = append(fields, webhookdelivery.FieldLastAttemptAt)
+	}
+	if m.delivered_at != nil {
+		fields = append(fields, webhookdelivery.FieldDeliveredAt)
+	}
 	if m.response_code != nil {
 		fields = append(fields, webhookdelivery.FieldResponseCode)
+	}
+	if m.latency_ms != nil {
+		fields = append(fields, webhookdelivery.FieldLatencyMs)
 	}
 	if m.last_error != nil {
 		fields = append(fields, webhookdelivery.FieldLastError)
@@ -18885,14 +19380,26 @@ func (m *WebhookDeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.WebhookID()
 	case webhookdelivery.FieldEventID:
 		return m.EventID()
+	case webhookdelivery.FieldEventType:
+		return m.EventType()
+	case webhookdelivery.FieldEventSeq:
+		return m.EventSeq()
+	case webhookdelivery.FieldBody:
+		return m.Body()
 	case webhookdelivery.FieldStatus:
 		return m.Status()
 	case webhookdelivery.FieldAttempts:
 		return m.Attempts()
 	case webhookdelivery.FieldNextAttemptAt:
 		return m.NextAttemptAt()
+	case webhookdelivery.FieldLastAttemptAt:
+		return m.LastAttemptAt()
+	case webhookdelivery.FieldDeliveredAt:
+		return m.DeliveredAt()
 	case webhookdelivery.FieldResponseCode:
 		return m.ResponseCode()
+	case webhookdelivery.FieldLatencyMs:
+		return m.LatencyMs()
 	case webhookdelivery.FieldLastError:
 		return m.LastError()
 	case webhookdelivery.FieldLeaseOwner:
@@ -18918,14 +19425,26 @@ func (m *WebhookDeliveryMutation) OldField(ctx context.Context, name string) (en
 		return m.OldWebhookID(ctx)
 	case webhookdelivery.FieldEventID:
 		return m.OldEventID(ctx)
+	case webhookdelivery.FieldEventType:
+		return m.OldEventType(ctx)
+	case webhookdelivery.FieldEventSeq:
+		return m.OldEventSeq(ctx)
+	case webhookdelivery.FieldBody:
+		return m.OldBody(ctx)
 	case webhookdelivery.FieldStatus:
 		return m.OldStatus(ctx)
 	case webhookdelivery.FieldAttempts:
 		return m.OldAttempts(ctx)
 	case webhookdelivery.FieldNextAttemptAt:
 		return m.OldNextAttemptAt(ctx)
+	case webhookdelivery.FieldLastAttemptAt:
+		return m.OldLastAttemptAt(ctx)
+	case webhookdelivery.FieldDeliveredAt:
+		return m.OldDeliveredAt(ctx)
 	case webhookdelivery.FieldResponseCode:
 		return m.OldResponseCode(ctx)
+	case webhookdelivery.FieldLatencyMs:
+		return m.OldLatencyMs(ctx)
 	case webhookdelivery.FieldLastError:
 		return m.OldLastError(ctx)
 	case webhookdelivery.FieldLeaseOwner:
@@ -18976,6 +19495,27 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEventID(v)
 		return nil
+	case webhookdelivery.FieldEventType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventType(v)
+		return nil
+	case webhookdelivery.FieldEventSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventSeq(v)
+		return nil
+	case webhookdelivery.FieldBody:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBody(v)
+		return nil
 	case webhookdelivery.FieldStatus:
 		v, ok := value.(webhookdelivery.Status)
 		if !ok {
@@ -18997,12 +19537,33 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNextAttemptAt(v)
 		return nil
+	case webhookdelivery.FieldLastAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastAttemptAt(v)
+		return nil
+	case webhookdelivery.FieldDeliveredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveredAt(v)
+		return nil
 	case webhookdelivery.FieldResponseCode:
 		v, ok := value.(int)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetResponseCode(v)
+		return nil
+	case webhookdelivery.FieldLatencyMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyMs(v)
 		return nil
 	case webhookdelivery.FieldLastError:
 		v, ok := value.(string)
@@ -19033,11 +19594,17 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *WebhookDeliveryMutation) AddedFields() []string {
 	var fields []string
+	if m.addevent_seq != nil {
+		fields = append(fields, webhookdelivery.FieldEventSeq)
+	}
 	if m.addattempts != nil {
 		fields = append(fields, webhookdelivery.FieldAttempts)
 	}
 	if m.addresponse_code != nil {
 		fields = append(fields, webhookdelivery.FieldResponseCode)
+	}
+	if m.addlatency_ms != nil {
+		fields = append(fields, webhookdelivery.FieldLatencyMs)
 	}
 	return fields
 }
@@ -19047,10 +19614,14 @@ func (m *WebhookDeliveryMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *WebhookDeliveryMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case webhookdelivery.FieldEventSeq:
+		return m.AddedEventSeq()
 	case webhookdelivery.FieldAttempts:
 		return m.AddedAttempts()
 	case webhookdelivery.FieldResponseCode:
 		return m.AddedResponseCode()
+	case webhookdelivery.FieldLatencyMs:
+		return m.AddedLatencyMs()
 	}
 	return nil, false
 }
@@ -19060,6 +19631,13 @@ func (m *WebhookDeliveryMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *WebhookDeliveryMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case webhookdelivery.FieldEventSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEventSeq(v)
+		return nil
 	case webhookdelivery.FieldAttempts:
 		v, ok := value.(int)
 		if !ok {
@@ -19074,6 +19652,13 @@ func (m *WebhookDeliveryMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddResponseCode(v)
 		return nil
+	case webhookdelivery.FieldLatencyMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyMs(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery numeric field %s", name)
 }
@@ -19082,11 +19667,23 @@ func (m *WebhookDeliveryMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *WebhookDeliveryMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(webhookdelivery.FieldBody) {
+		fields = append(fields, webhookdelivery.FieldBody)
+	}
 	if m.FieldCleared(webhookdelivery.FieldNextAttemptAt) {
 		fields = append(fields, webhookdelivery.FieldNextAttemptAt)
 	}
+	if m.FieldCleared(webhookdelivery.FieldLastAttemptAt) {
+		fields = append(fields, webhookdelivery.FieldLastAttemptAt)
+	}
+	if m.FieldCleared(webhookdelivery.FieldDeliveredAt) {
+		fields = append(fields, webhookdelivery.FieldDeliveredAt)
+	}
 	if m.FieldCleared(webhookdelivery.FieldResponseCode) {
 		fields = append(fields, webhookdelivery.FieldResponseCode)
+	}
+	if m.FieldCleared(webhookdelivery.FieldLatencyMs) {
+		fields = append(fields, webhookdelivery.FieldLatencyMs)
 	}
 	if m.FieldCleared(webhookdelivery.FieldLeaseUntil) {
 		fields = append(fields, webhookdelivery.FieldLeaseUntil)
@@ -19105,11 +19702,23 @@ func (m *WebhookDeliveryMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *WebhookDeliveryMutation) ClearField(name string) error {
 	switch name {
+	case webhookdelivery.FieldBody:
+		m.ClearBody()
+		return nil
 	case webhookdelivery.FieldNextAttemptAt:
 		m.ClearNextAttemptAt()
 		return nil
+	case webhookdelivery.FieldLastAttemptAt:
+		m.ClearLastAttemptAt()
+		return nil
+	case webhookdelivery.FieldDeliveredAt:
+		m.ClearDeliveredAt()
+		return nil
 	case webhookdelivery.FieldResponseCode:
 		m.ClearResponseCode()
+		return nil
+	case webhookdelivery.FieldLatencyMs:
+		m.ClearLatencyMs()
 		return nil
 	case webhookdelivery.FieldLeaseUntil:
 		m.ClearLeaseUntil()
@@ -19137,6 +19746,15 @@ func (m *WebhookDeliveryMutation) ResetField(name string) error {
 	case webhookdelivery.FieldEventID:
 		m.ResetEventID()
 		return nil
+	case webhookdelivery.FieldEventType:
+		m.ResetEventType()
+		return nil
+	case webhookdelivery.FieldEventSeq:
+		m.ResetEventSeq()
+		return nil
+	case webhookdelivery.FieldBody:
+		m.ResetBody()
+		return nil
 	case webhookdelivery.FieldStatus:
 		m.ResetStatus()
 		return nil
@@ -19146,8 +19764,17 @@ func (m *WebhookDeliveryMutation) ResetField(name string) error {
 	case webhookdelivery.FieldNextAttemptAt:
 		m.ResetNextAttemptAt()
 		return nil
+	case webhookdelivery.FieldLastAttemptAt:
+		m.ResetLastAttemptAt()
+		return nil
+	case webhookdelivery.FieldDeliveredAt:
+		m.ResetDeliveredAt()
+		return nil
 	case webhookdelivery.FieldResponseCode:
 		m.ResetResponseCode()
+		return nil
+	case webhookdelivery.FieldLatencyMs:
+		m.ResetLatencyMs()
 		return nil
 	case webhookdelivery.FieldLastError:
 		m.ResetLastError()

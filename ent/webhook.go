@@ -44,8 +44,12 @@ type Webhook struct {
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	// ConsecutiveFailures holds the value of the "consecutive_failures" field.
 	ConsecutiveFailures int `json:"consecutive_failures,omitempty"`
-	// DisabledAt holds the value of the "disabled_at" field.
+	// The first failed attempt since the last success.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// When Lightr disabled the endpoint for failing.
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// The seq of the last event turned into deliveries for this endpoint.
+	CursorSeq int64 `json:"cursor_seq,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the WebhookQuery when eager-loading is set.
 	Edges        WebhookEdges `json:"edges"`
@@ -62,7 +66,7 @@ type WebhookEdges struct {
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 
 	namedDeliveries map[string][]*WebhookDelivery
 }
@@ -98,11 +102,11 @@ func (*Webhook) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case webhook.FieldActive:
 			values[i] = new(sql.NullBool)
-		case webhook.FieldConsecutiveFailures:
+		case webhook.FieldConsecutiveFailures, webhook.FieldCursorSeq:
 			values[i] = new(sql.NullInt64)
 		case webhook.FieldURL, webhook.FieldDescription, webhook.FieldSecret, webhook.FieldPreviousSecret:
 			values[i] = new(sql.NullString)
-		case webhook.FieldCreatedAt, webhook.FieldUpdatedAt, webhook.FieldPreviousSecretExpiresAt, webhook.FieldDisabledAt:
+		case webhook.FieldCreatedAt, webhook.FieldUpdatedAt, webhook.FieldPreviousSecretExpiresAt, webhook.FieldFailingSince, webhook.FieldDisabledAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -200,12 +204,25 @@ func (_m *Webhook) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ConsecutiveFailures = int(value.Int64)
 			}
+		case webhook.FieldFailingSince:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field failing_since", values[i])
+			} else if value.Valid {
+				_m.FailingSince = new(time.Time)
+				*_m.FailingSince = value.Time
+			}
 		case webhook.FieldDisabledAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field disabled_at", values[i])
 			} else if value.Valid {
 				_m.DisabledAt = new(time.Time)
 				*_m.DisabledAt = value.Time
+			}
+		case webhook.FieldCursorSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cursor_seq", values[i])
+			} else if value.Valid {
+				_m.CursorSeq = value.Int64
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -289,10 +306,18 @@ func (_m *Webhook) String() string {
 	builder.WriteString("consecutive_failures=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ConsecutiveFailures))
 	builder.WriteString(", ")
+	if v := _m.FailingSince; v != nil {
+		builder.WriteString("failing_since=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
 	if v := _m.DisabledAt; v != nil {
 		builder.WriteString("disabled_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("cursor_seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CursorSeq))
 	builder.WriteByte(')')
 	return builder.String()
 }

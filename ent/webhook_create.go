@@ -162,6 +162,20 @@ func (_c *WebhookCreate) SetNillableConsecutiveFailures(v *int) *WebhookCreate {
 	return _c
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (_c *WebhookCreate) SetFailingSince(v time.Time) *WebhookCreate {
+	_c.mutation.SetFailingSince(v)
+	return _c
+}
+
+// SetNillableFailingSince sets the "failing_since" field if the given value is not nil.
+func (_c *WebhookCreate) SetNillableFailingSince(v *time.Time) *WebhookCreate {
+	if v != nil {
+		_c.SetFailingSince(*v)
+	}
+	return _c
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (_c *WebhookCreate) SetDisabledAt(v time.Time) *WebhookCreate {
 	_c.mutation.SetDisabledAt(v)
@@ -172,6 +186,20 @@ func (_c *WebhookCreate) SetDisabledAt(v time.Time) *WebhookCreate {
 func (_c *WebhookCreate) SetNillableDisabledAt(v *time.Time) *WebhookCreate {
 	if v != nil {
 		_c.SetDisabledAt(*v)
+	}
+	return _c
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (_c *WebhookCreate) SetCursorSeq(v int64) *WebhookCreate {
+	_c.mutation.SetCursorSeq(v)
+	return _c
+}
+
+// SetNillableCursorSeq sets the "cursor_seq" field if the given value is not nil.
+func (_c *WebhookCreate) SetNillableCursorSeq(v *int64) *WebhookCreate {
+	if v != nil {
+		_c.SetCursorSeq(*v)
 	}
 	return _c
 }
@@ -273,6 +301,10 @@ func (_c *WebhookCreate) defaults() error {
 		v := webhook.DefaultConsecutiveFailures
 		_c.mutation.SetConsecutiveFailures(v)
 	}
+	if _, ok := _c.mutation.CursorSeq(); !ok {
+		v := webhook.DefaultCursorSeq
+		_c.mutation.SetCursorSeq(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if webhook.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized webhook.DefaultID (forgotten import ent/runtime?)")
@@ -305,6 +337,11 @@ func (_c *WebhookCreate) check() error {
 	if _, ok := _c.mutation.Description(); !ok {
 		return &ValidationError{Name: "description", err: errors.New(`ent: missing required field "Webhook.description"`)}
 	}
+	if v, ok := _c.mutation.Description(); ok {
+		if err := webhook.DescriptionValidator(v); err != nil {
+			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "Webhook.description": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Active(); !ok {
 		return &ValidationError{Name: "active", err: errors.New(`ent: missing required field "Webhook.active"`)}
 	}
@@ -318,6 +355,9 @@ func (_c *WebhookCreate) check() error {
 		if err := webhook.ConsecutiveFailuresValidator(v); err != nil {
 			return &ValidationError{Name: "consecutive_failures", err: fmt.Errorf(`ent: validator failed for field "Webhook.consecutive_failures": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.CursorSeq(); !ok {
+		return &ValidationError{Name: "cursor_seq", err: errors.New(`ent: missing required field "Webhook.cursor_seq"`)}
 	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
 		return &ValidationError{Name: "organization", err: errors.New(`ent: missing required edge "Webhook.organization"`)}
@@ -402,9 +442,17 @@ func (_c *WebhookCreate) createSpec() (*Webhook, *sqlgraph.CreateSpec) {
 		_spec.SetField(webhook.FieldConsecutiveFailures, field.TypeInt, value)
 		_node.ConsecutiveFailures = value
 	}
+	if value, ok := _c.mutation.FailingSince(); ok {
+		_spec.SetField(webhook.FieldFailingSince, field.TypeTime, value)
+		_node.FailingSince = &value
+	}
 	if value, ok := _c.mutation.DisabledAt(); ok {
 		_spec.SetField(webhook.FieldDisabledAt, field.TypeTime, value)
 		_node.DisabledAt = &value
+	}
+	if value, ok := _c.mutation.CursorSeq(); ok {
+		_spec.SetField(webhook.FieldCursorSeq, field.TypeInt64, value)
+		_node.CursorSeq = value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -629,6 +677,24 @@ func (u *WebhookUpsert) AddConsecutiveFailures(v int) *WebhookUpsert {
 	return u
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (u *WebhookUpsert) SetFailingSince(v time.Time) *WebhookUpsert {
+	u.Set(webhook.FieldFailingSince, v)
+	return u
+}
+
+// UpdateFailingSince sets the "failing_since" field to the value that was provided on create.
+func (u *WebhookUpsert) UpdateFailingSince() *WebhookUpsert {
+	u.SetExcluded(webhook.FieldFailingSince)
+	return u
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (u *WebhookUpsert) ClearFailingSince() *WebhookUpsert {
+	u.SetNull(webhook.FieldFailingSince)
+	return u
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (u *WebhookUpsert) SetDisabledAt(v time.Time) *WebhookUpsert {
 	u.Set(webhook.FieldDisabledAt, v)
@@ -644,6 +710,24 @@ func (u *WebhookUpsert) UpdateDisabledAt() *WebhookUpsert {
 // ClearDisabledAt clears the value of the "disabled_at" field.
 func (u *WebhookUpsert) ClearDisabledAt() *WebhookUpsert {
 	u.SetNull(webhook.FieldDisabledAt)
+	return u
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (u *WebhookUpsert) SetCursorSeq(v int64) *WebhookUpsert {
+	u.Set(webhook.FieldCursorSeq, v)
+	return u
+}
+
+// UpdateCursorSeq sets the "cursor_seq" field to the value that was provided on create.
+func (u *WebhookUpsert) UpdateCursorSeq() *WebhookUpsert {
+	u.SetExcluded(webhook.FieldCursorSeq)
+	return u
+}
+
+// AddCursorSeq adds v to the "cursor_seq" field.
+func (u *WebhookUpsert) AddCursorSeq(v int64) *WebhookUpsert {
+	u.Add(webhook.FieldCursorSeq, v)
 	return u
 }
 
@@ -865,6 +949,27 @@ func (u *WebhookUpsertOne) UpdateConsecutiveFailures() *WebhookUpsertOne {
 	})
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (u *WebhookUpsertOne) SetFailingSince(v time.Time) *WebhookUpsertOne {
+	return u.Update(func(s *WebhookUpsert) {
+		s.SetFailingSince(v)
+	})
+}
+
+// UpdateFailingSince sets the "failing_since" field to the value that was provided on create.
+func (u *WebhookUpsertOne) UpdateFailingSince() *WebhookUpsertOne {
+	return u.Update(func(s *WebhookUpsert) {
+		s.UpdateFailingSince()
+	})
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (u *WebhookUpsertOne) ClearFailingSince() *WebhookUpsertOne {
+	return u.Update(func(s *WebhookUpsert) {
+		s.ClearFailingSince()
+	})
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (u *WebhookUpsertOne) SetDisabledAt(v time.Time) *WebhookUpsertOne {
 	return u.Update(func(s *WebhookUpsert) {
@@ -883,6 +988,27 @@ func (u *WebhookUpsertOne) UpdateDisabledAt() *WebhookUpsertOne {
 func (u *WebhookUpsertOne) ClearDisabledAt() *WebhookUpsertOne {
 	return u.Update(func(s *WebhookUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (u *WebhookUpsertOne) SetCursorSeq(v int64) *WebhookUpsertOne {
+	return u.Update(func(s *WebhookUpsert) {
+		s.SetCursorSeq(v)
+	})
+}
+
+// AddCursorSeq adds v to the "cursor_seq" field.
+func (u *WebhookUpsertOne) AddCursorSeq(v int64) *WebhookUpsertOne {
+	return u.Update(func(s *WebhookUpsert) {
+		s.AddCursorSeq(v)
+	})
+}
+
+// UpdateCursorSeq sets the "cursor_seq" field to the value that was provided on create.
+func (u *WebhookUpsertOne) UpdateCursorSeq() *WebhookUpsertOne {
+	return u.Update(func(s *WebhookUpsert) {
+		s.UpdateCursorSeq()
 	})
 }
 
@@ -1271,6 +1397,27 @@ func (u *WebhookUpsertBulk) UpdateConsecutiveFailures() *WebhookUpsertBulk {
 	})
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (u *WebhookUpsertBulk) SetFailingSince(v time.Time) *WebhookUpsertBulk {
+	return u.Update(func(s *WebhookUpsert) {
+		s.SetFailingSince(v)
+	})
+}
+
+// UpdateFailingSince sets the "failing_since" field to the value that was provided on create.
+func (u *WebhookUpsertBulk) UpdateFailingSince() *WebhookUpsertBulk {
+	return u.Update(func(s *WebhookUpsert) {
+		s.UpdateFailingSince()
+	})
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (u *WebhookUpsertBulk) ClearFailingSince() *WebhookUpsertBulk {
+	return u.Update(func(s *WebhookUpsert) {
+		s.ClearFailingSince()
+	})
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (u *WebhookUpsertBulk) SetDisabledAt(v time.Time) *WebhookUpsertBulk {
 	return u.Update(func(s *WebhookUpsert) {
@@ -1289,6 +1436,27 @@ func (u *WebhookUpsertBulk) UpdateDisabledAt() *WebhookUpsertBulk {
 func (u *WebhookUpsertBulk) ClearDisabledAt() *WebhookUpsertBulk {
 	return u.Update(func(s *WebhookUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (u *WebhookUpsertBulk) SetCursorSeq(v int64) *WebhookUpsertBulk {
+	return u.Update(func(s *WebhookUpsert) {
+		s.SetCursorSeq(v)
+	})
+}
+
+// AddCursorSeq adds v to the "cursor_seq" field.
+func (u *WebhookUpsertBulk) AddCursorSeq(v int64) *WebhookUpsertBulk {
+	return u.Update(func(s *WebhookUpsert) {
+		s.AddCursorSeq(v)
+	})
+}
+
+// UpdateCursorSeq sets the "cursor_seq" field to the value that was provided on create.
+func (u *WebhookUpsertBulk) UpdateCursorSeq() *WebhookUpsertBulk {
+	return u.Update(func(s *WebhookUpsert) {
+		s.UpdateCursorSeq()
 	})
 }
 

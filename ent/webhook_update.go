@@ -186,6 +186,26 @@ func (_u *WebhookUpdate) AddConsecutiveFailures(v int) *WebhookUpdate {
 	return _u
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (_u *WebhookUpdate) SetFailingSince(v time.Time) *WebhookUpdate {
+	_u.mutation.SetFailingSince(v)
+	return _u
+}
+
+// SetNillableFailingSince sets the "failing_since" field if the given value is not nil.
+func (_u *WebhookUpdate) SetNillableFailingSince(v *time.Time) *WebhookUpdate {
+	if v != nil {
+		_u.SetFailingSince(*v)
+	}
+	return _u
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (_u *WebhookUpdate) ClearFailingSince() *WebhookUpdate {
+	_u.mutation.ClearFailingSince()
+	return _u
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (_u *WebhookUpdate) SetDisabledAt(v time.Time) *WebhookUpdate {
 	_u.mutation.SetDisabledAt(v)
@@ -203,6 +223,27 @@ func (_u *WebhookUpdate) SetNillableDisabledAt(v *time.Time) *WebhookUpdate {
 // ClearDisabledAt clears the value of the "disabled_at" field.
 func (_u *WebhookUpdate) ClearDisabledAt() *WebhookUpdate {
 	_u.mutation.ClearDisabledAt()
+	return _u
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (_u *WebhookUpdate) SetCursorSeq(v int64) *WebhookUpdate {
+	_u.mutation.ResetCursorSeq()
+	_u.mutation.SetCursorSeq(v)
+	return _u
+}
+
+// SetNillableCursorSeq sets the "cursor_seq" field if the given value is not nil.
+func (_u *WebhookUpdate) SetNillableCursorSeq(v *int64) *WebhookUpdate {
+	if v != nil {
+		_u.SetCursorSeq(*v)
+	}
+	return _u
+}
+
+// AddCursorSeq adds value to the "cursor_seq" field.
+func (_u *WebhookUpdate) AddCursorSeq(v int64) *WebhookUpdate {
+	_u.mutation.AddCursorSeq(v)
 	return _u
 }
 
@@ -296,6 +337,11 @@ func (_u *WebhookUpdate) check() error {
 			return &ValidationError{Name: "url", err: fmt.Errorf(`ent: validator failed for field "Webhook.url": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Description(); ok {
+		if err := webhook.DescriptionValidator(v); err != nil {
+			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "Webhook.description": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ConsecutiveFailures(); ok {
 		if err := webhook.ConsecutiveFailuresValidator(v); err != nil {
 			return &ValidationError{Name: "consecutive_failures", err: fmt.Errorf(`ent: validator failed for field "Webhook.consecutive_failures": %w`, err)}
@@ -369,11 +415,23 @@ func (_u *WebhookUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.AddedConsecutiveFailures(); ok {
 		_spec.AddField(webhook.FieldConsecutiveFailures, field.TypeInt, value)
 	}
+	if value, ok := _u.mutation.FailingSince(); ok {
+		_spec.SetField(webhook.FieldFailingSince, field.TypeTime, value)
+	}
+	if _u.mutation.FailingSinceCleared() {
+		_spec.ClearField(webhook.FieldFailingSince, field.TypeTime)
+	}
 	if value, ok := _u.mutation.DisabledAt(); ok {
 		_spec.SetField(webhook.FieldDisabledAt, field.TypeTime, value)
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(webhook.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.CursorSeq(); ok {
+		_spec.SetField(webhook.FieldCursorSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCursorSeq(); ok {
+		_spec.AddField(webhook.FieldCursorSeq, field.TypeInt64, value)
 	}
 	if _u.mutation.DeliveriesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -595,6 +653,26 @@ func (_u *WebhookUpdateOne) AddConsecutiveFailures(v int) *WebhookUpdateOne {
 	return _u
 }
 
+// SetFailingSince sets the "failing_since" field.
+func (_u *WebhookUpdateOne) SetFailingSince(v time.Time) *WebhookUpdateOne {
+	_u.mutation.SetFailingSince(v)
+	return _u
+}
+
+// SetNillableFailingSince sets the "failing_since" field if the given value is not nil.
+func (_u *WebhookUpdateOne) SetNillableFailingSince(v *time.Time) *WebhookUpdateOne {
+	if v != nil {
+		_u.SetFailingSince(*v)
+	}
+	return _u
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (_u *WebhookUpdateOne) ClearFailingSince() *WebhookUpdateOne {
+	_u.mutation.ClearFailingSince()
+	return _u
+}
+
 // SetDisabledAt sets the "disabled_at" field.
 func (_u *WebhookUpdateOne) SetDisabledAt(v time.Time) *WebhookUpdateOne {
 	_u.mutation.SetDisabledAt(v)
@@ -612,6 +690,27 @@ func (_u *WebhookUpdateOne) SetNillableDisabledAt(v *time.Time) *WebhookUpdateOn
 // ClearDisabledAt clears the value of the "disabled_at" field.
 func (_u *WebhookUpdateOne) ClearDisabledAt() *WebhookUpdateOne {
 	_u.mutation.ClearDisabledAt()
+	return _u
+}
+
+// SetCursorSeq sets the "cursor_seq" field.
+func (_u *WebhookUpdateOne) SetCursorSeq(v int64) *WebhookUpdateOne {
+	_u.mutation.ResetCursorSeq()
+	_u.mutation.SetCursorSeq(v)
+	return _u
+}
+
+// SetNillableCursorSeq sets the "cursor_seq" field if the given value is not nil.
+func (_u *WebhookUpdateOne) SetNillableCursorSeq(v *int64) *WebhookUpdateOne {
+	if v != nil {
+		_u.SetCursorSeq(*v)
+	}
+	return _u
+}
+
+// AddCursorSeq adds value to the "cursor_seq" field.
+func (_u *WebhookUpdateOne) AddCursorSeq(v int64) *WebhookUpdateOne {
+	_u.mutation.AddCursorSeq(v)
 	return _u
 }
 
@@ -718,6 +817,11 @@ func (_u *WebhookUpdateOne) check() error {
 			return &ValidationError{Name: "url", err: fmt.Errorf(`ent: validator failed for field "Webhook.url": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Description(); ok {
+		if err := webhook.DescriptionValidator(v); err != nil {
+			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "Webhook.description": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ConsecutiveFailures(); ok {
 		if err := webhook.ConsecutiveFailuresValidator(v); err != nil {
 			return &ValidationError{Name: "consecutive_failures", err: fmt.Errorf(`ent: validator failed for field "Webhook.consecutive_failures": %w`, err)}
@@ -808,11 +912,23 @@ func (_u *WebhookUpdateOne) sqlSave(ctx context.Context) (_node *Webhook, err er
 	if value, ok := _u.mutation.AddedConsecutiveFailures(); ok {
 		_spec.AddField(webhook.FieldConsecutiveFailures, field.TypeInt, value)
 	}
+	if value, ok := _u.mutation.FailingSince(); ok {
+		_spec.SetField(webhook.FieldFailingSince, field.TypeTime, value)
+	}
+	if _u.mutation.FailingSinceCleared() {
+		_spec.ClearField(webhook.FieldFailingSince, field.TypeTime)
+	}
 	if value, ok := _u.mutation.DisabledAt(); ok {
 		_spec.SetField(webhook.FieldDisabledAt, field.TypeTime, value)
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(webhook.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.CursorSeq(); ok {
+		_spec.SetField(webhook.FieldCursorSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCursorSeq(); ok {
+		_spec.AddField(webhook.FieldCursorSeq, field.TypeInt64, value)
 	}
 	if _u.mutation.DeliveriesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -30,14 +30,26 @@ type WebhookDelivery struct {
 	WebhookID pulid.ID `json:"webhook_id,omitempty"`
 	// EventID holds the value of the "event_id" field.
 	EventID pulid.ID `json:"event_id,omitempty"`
+	// EventType holds the value of the "event_type" field.
+	EventType string `json:"event_type,omitempty"`
+	// The event's position in the log, the envelope's cursor.
+	EventSeq int64 `json:"event_seq,omitempty"`
+	// The JSON envelope, signed as it is at every attempt.
+	Body []byte `json:"body,omitempty"`
 	// Status holds the value of the "status" field.
 	Status webhookdelivery.Status `json:"status,omitempty"`
 	// Attempts holds the value of the "attempts" field.
 	Attempts int `json:"attempts,omitempty"`
 	// NextAttemptAt holds the value of the "next_attempt_at" field.
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
-	// ResponseCode holds the value of the "response_code" field.
+	// LastAttemptAt holds the value of the "last_attempt_at" field.
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+	// DeliveredAt holds the value of the "delivered_at" field.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	// The HTTP status of the last attempt; 0 when none came.
 	ResponseCode int `json:"response_code,omitempty"`
+	// How long the last attempt took, in milliseconds.
+	LatencyMs int `json:"latency_ms,omitempty"`
 	// LastError holds the value of the "last_error" field.
 	LastError string `json:"last_error,omitempty"`
 	// LeaseOwner holds the value of the "lease_owner" field.
@@ -60,7 +72,7 @@ type WebhookDeliveryEdges struct {
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -90,13 +102,15 @@ func (*WebhookDelivery) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case webhookdelivery.FieldBody:
+			values[i] = new([]byte)
 		case webhookdelivery.FieldID, webhookdelivery.FieldOrganizationID, webhookdelivery.FieldWebhookID, webhookdelivery.FieldEventID:
 			values[i] = new(pulid.ID)
-		case webhookdelivery.FieldAttempts, webhookdelivery.FieldResponseCode:
+		case webhookdelivery.FieldEventSeq, webhookdelivery.FieldAttempts, webhookdelivery.FieldResponseCode, webhookdelivery.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case webhookdelivery.FieldStatus, webhookdelivery.FieldLastError, webhookdelivery.FieldLeaseOwner:
+		case webhookdelivery.FieldEventType, webhookdelivery.FieldStatus, webhookdelivery.FieldLastError, webhookdelivery.FieldLeaseOwner:
 			values[i] = new(sql.NullString)
-		case webhookdelivery.FieldCreatedAt, webhookdelivery.FieldUpdatedAt, webhookdelivery.FieldNextAttemptAt, webhookdelivery.FieldLeaseUntil:
+		case webhookdelivery.FieldCreatedAt, webhookdelivery.FieldUpdatedAt, webhookdelivery.FieldNextAttemptAt, webhookdelivery.FieldLastAttemptAt, webhookdelivery.FieldDeliveredAt, webhookdelivery.FieldLeaseUntil:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -149,6 +163,24 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 			} else if value != nil {
 				_m.EventID = *value
 			}
+		case webhookdelivery.FieldEventType:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field event_type", values[i])
+			} else if value.Valid {
+				_m.EventType = value.String
+			}
+		case webhookdelivery.FieldEventSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field event_seq", values[i])
+			} else if value.Valid {
+				_m.EventSeq = value.Int64
+			}
+		case webhookdelivery.FieldBody:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field body", values[i])
+			} else if value != nil {
+				_m.Body = *value
+			}
 		case webhookdelivery.FieldStatus:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field status", values[i])
@@ -168,11 +200,31 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 				_m.NextAttemptAt = new(time.Time)
 				*_m.NextAttemptAt = value.Time
 			}
+		case webhookdelivery.FieldLastAttemptAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field last_attempt_at", values[i])
+			} else if value.Valid {
+				_m.LastAttemptAt = new(time.Time)
+				*_m.LastAttemptAt = value.Time
+			}
+		case webhookdelivery.FieldDeliveredAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field delivered_at", values[i])
+			} else if value.Valid {
+				_m.DeliveredAt = new(time.Time)
+				*_m.DeliveredAt = value.Time
+			}
 		case webhookdelivery.FieldResponseCode:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field response_code", values[i])
 			} else if value.Valid {
 				_m.ResponseCode = int(value.Int64)
+			}
+		case webhookdelivery.FieldLatencyMs:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_ms", values[i])
+			} else if value.Valid {
+				_m.LatencyMs = int(value.Int64)
 			}
 		case webhookdelivery.FieldLastError:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -254,6 +306,15 @@ func (_m *WebhookDelivery) String() string {
 	builder.WriteString("event_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.EventID))
 	builder.WriteString(", ")
+	builder.WriteString("event_type=")
+	builder.WriteString(_m.EventType)
+	builder.WriteString(", ")
+	builder.WriteString("event_seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.EventSeq))
+	builder.WriteString(", ")
+	builder.WriteString("body=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Body))
+	builder.WriteString(", ")
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
 	builder.WriteString(", ")
@@ -265,8 +326,21 @@ func (_m *WebhookDelivery) String() string {
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
+	if v := _m.LastAttemptAt; v != nil {
+		builder.WriteString("last_attempt_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.DeliveredAt; v != nil {
+		builder.WriteString("delivered_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
 	builder.WriteString("response_code=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ResponseCode))
+	builder.WriteString(", ")
+	builder.WriteString("latency_ms=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyMs))
 	builder.WriteString(", ")
 	builder.WriteString("last_error=")
 	builder.WriteString(_m.LastError)

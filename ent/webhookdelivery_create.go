@@ -72,6 +72,40 @@ func (_c *WebhookDeliveryCreate) SetEventID(v pulid.ID) *WebhookDeliveryCreate {
 	return _c
 }
 
+// SetEventType sets the "event_type" field.
+func (_c *WebhookDeliveryCreate) SetEventType(v string) *WebhookDeliveryCreate {
+	_c.mutation.SetEventType(v)
+	return _c
+}
+
+// SetNillableEventType sets the "event_type" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableEventType(v *string) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetEventType(*v)
+	}
+	return _c
+}
+
+// SetEventSeq sets the "event_seq" field.
+func (_c *WebhookDeliveryCreate) SetEventSeq(v int64) *WebhookDeliveryCreate {
+	_c.mutation.SetEventSeq(v)
+	return _c
+}
+
+// SetNillableEventSeq sets the "event_seq" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableEventSeq(v *int64) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetEventSeq(*v)
+	}
+	return _c
+}
+
+// SetBody sets the "body" field.
+func (_c *WebhookDeliveryCreate) SetBody(v []byte) *WebhookDeliveryCreate {
+	_c.mutation.SetBody(v)
+	return _c
+}
+
 // SetStatus sets the "status" field.
 func (_c *WebhookDeliveryCreate) SetStatus(v webhookdelivery.Status) *WebhookDeliveryCreate {
 	_c.mutation.SetStatus(v)
@@ -114,6 +148,34 @@ func (_c *WebhookDeliveryCreate) SetNillableNextAttemptAt(v *time.Time) *Webhook
 	return _c
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (_c *WebhookDeliveryCreate) SetLastAttemptAt(v time.Time) *WebhookDeliveryCreate {
+	_c.mutation.SetLastAttemptAt(v)
+	return _c
+}
+
+// SetNillableLastAttemptAt sets the "last_attempt_at" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableLastAttemptAt(v *time.Time) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetLastAttemptAt(*v)
+	}
+	return _c
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (_c *WebhookDeliveryCreate) SetDeliveredAt(v time.Time) *WebhookDeliveryCreate {
+	_c.mutation.SetDeliveredAt(v)
+	return _c
+}
+
+// SetNillableDeliveredAt sets the "delivered_at" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableDeliveredAt(v *time.Time) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetDeliveredAt(*v)
+	}
+	return _c
+}
+
 // SetResponseCode sets the "response_code" field.
 func (_c *WebhookDeliveryCreate) SetResponseCode(v int) *WebhookDeliveryCreate {
 	_c.mutation.SetResponseCode(v)
@@ -124,6 +186,20 @@ func (_c *WebhookDeliveryCreate) SetResponseCode(v int) *WebhookDeliveryCreate {
 func (_c *WebhookDeliveryCreate) SetNillableResponseCode(v *int) *WebhookDeliveryCreate {
 	if v != nil {
 		_c.SetResponseCode(*v)
+	}
+	return _c
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (_c *WebhookDeliveryCreate) SetLatencyMs(v int) *WebhookDeliveryCreate {
+	_c.mutation.SetLatencyMs(v)
+	return _c
+}
+
+// SetNillableLatencyMs sets the "latency_ms" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableLatencyMs(v *int) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetLatencyMs(*v)
 	}
 	return _c
 }
@@ -245,6 +321,14 @@ func (_c *WebhookDeliveryCreate) defaults() error {
 		v := webhookdelivery.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.EventType(); !ok {
+		v := webhookdelivery.DefaultEventType
+		_c.mutation.SetEventType(v)
+	}
+	if _, ok := _c.mutation.EventSeq(); !ok {
+		v := webhookdelivery.DefaultEventSeq
+		_c.mutation.SetEventSeq(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := webhookdelivery.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -287,6 +371,12 @@ func (_c *WebhookDeliveryCreate) check() error {
 	}
 	if _, ok := _c.mutation.EventID(); !ok {
 		return &ValidationError{Name: "event_id", err: errors.New(`ent: missing required field "WebhookDelivery.event_id"`)}
+	}
+	if _, ok := _c.mutation.EventType(); !ok {
+		return &ValidationError{Name: "event_type", err: errors.New(`ent: missing required field "WebhookDelivery.event_type"`)}
+	}
+	if _, ok := _c.mutation.EventSeq(); !ok {
+		return &ValidationError{Name: "event_seq", err: errors.New(`ent: missing required field "WebhookDelivery.event_seq"`)}
 	}
 	if _, ok := _c.mutation.Status(); !ok {
 		return &ValidationError{Name: "status", err: errors.New(`ent: missing required field "WebhookDelivery.status"`)}
@@ -364,6 +454,18 @@ func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.Creat
 		_spec.SetField(webhookdelivery.FieldEventID, field.TypeString, value)
 		_node.EventID = value
 	}
+	if value, ok := _c.mutation.EventType(); ok {
+		_spec.SetField(webhookdelivery.FieldEventType, field.TypeString, value)
+		_node.EventType = value
+	}
+	if value, ok := _c.mutation.EventSeq(); ok {
+		_spec.SetField(webhookdelivery.FieldEventSeq, field.TypeInt64, value)
+		_node.EventSeq = value
+	}
+	if value, ok := _c.mutation.Body(); ok {
+		_spec.SetField(webhookdelivery.FieldBody, field.TypeBytes, value)
+		_node.Body = value
+	}
 	if value, ok := _c.mutation.Status(); ok {
 		_spec.SetField(webhookdelivery.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
@@ -376,9 +478,21 @@ func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.Creat
 		_spec.SetField(webhookdelivery.FieldNextAttemptAt, field.TypeTime, value)
 		_node.NextAttemptAt = &value
 	}
+	if value, ok := _c.mutation.LastAttemptAt(); ok {
+		_spec.SetField(webhookdelivery.FieldLastAttemptAt, field.TypeTime, value)
+		_node.LastAttemptAt = &value
+	}
+	if value, ok := _c.mutation.DeliveredAt(); ok {
+		_spec.SetField(webhookdelivery.FieldDeliveredAt, field.TypeTime, value)
+		_node.DeliveredAt = &value
+	}
 	if value, ok := _c.mutation.ResponseCode(); ok {
 		_spec.SetField(webhookdelivery.FieldResponseCode, field.TypeInt, value)
 		_node.ResponseCode = value
+	}
+	if value, ok := _c.mutation.LatencyMs(); ok {
+		_spec.SetField(webhookdelivery.FieldLatencyMs, field.TypeInt, value)
+		_node.LatencyMs = value
 	}
 	if value, ok := _c.mutation.LastError(); ok {
 		_spec.SetField(webhookdelivery.FieldLastError, field.TypeString, value)
@@ -526,6 +640,42 @@ func (u *WebhookDeliveryUpsert) ClearNextAttemptAt() *WebhookDeliveryUpsert {
 	return u
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (u *WebhookDeliveryUpsert) SetLastAttemptAt(v time.Time) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldLastAttemptAt, v)
+	return u
+}
+
+// UpdateLastAttemptAt sets the "last_attempt_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateLastAttemptAt() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldLastAttemptAt)
+	return u
+}
+
+// ClearLastAttemptAt clears the value of the "last_attempt_at" field.
+func (u *WebhookDeliveryUpsert) ClearLastAttemptAt() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldLastAttemptAt)
+	return u
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (u *WebhookDeliveryUpsert) SetDeliveredAt(v time.Time) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldDeliveredAt, v)
+	return u
+}
+
+// UpdateDeliveredAt sets the "delivered_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateDeliveredAt() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldDeliveredAt)
+	return u
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (u *WebhookDeliveryUpsert) ClearDeliveredAt() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldDeliveredAt)
+	return u
+}
+
 // SetResponseCode sets the "response_code" field.
 func (u *WebhookDeliveryUpsert) SetResponseCode(v int) *WebhookDeliveryUpsert {
 	u.Set(webhookdelivery.FieldResponseCode, v)
@@ -547,6 +697,30 @@ func (u *WebhookDeliveryUpsert) AddResponseCode(v int) *WebhookDeliveryUpsert {
 // ClearResponseCode clears the value of the "response_code" field.
 func (u *WebhookDeliveryUpsert) ClearResponseCode() *WebhookDeliveryUpsert {
 	u.SetNull(webhookdelivery.FieldResponseCode)
+	return u
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (u *WebhookDeliveryUpsert) SetLatencyMs(v int) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldLatencyMs, v)
+	return u
+}
+
+// UpdateLatencyMs sets the "latency_ms" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateLatencyMs() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldLatencyMs)
+	return u
+}
+
+// AddLatencyMs adds v to the "latency_ms" field.
+func (u *WebhookDeliveryUpsert) AddLatencyMs(v int) *WebhookDeliveryUpsert {
+	u.Add(webhookdelivery.FieldLatencyMs, v)
+	return u
+}
+
+// ClearLatencyMs clears the value of the "latency_ms" field.
+func (u *WebhookDeliveryUpsert) ClearLatencyMs() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldLatencyMs)
 	return u
 }
 
@@ -623,6 +797,15 @@ func (u *WebhookDeliveryUpsertOne) UpdateNewValues() *WebhookDeliveryUpsertOne {
 		}
 		if _, exists := u.create.mutation.EventID(); exists {
 			s.SetIgnore(webhookdelivery.FieldEventID)
+		}
+		if _, exists := u.create.mutation.EventType(); exists {
+			s.SetIgnore(webhookdelivery.FieldEventType)
+		}
+		if _, exists := u.create.mutation.EventSeq(); exists {
+			s.SetIgnore(webhookdelivery.FieldEventSeq)
+		}
+		if _, exists := u.create.mutation.Body(); exists {
+			s.SetIgnore(webhookdelivery.FieldBody)
 		}
 	}))
 	return u
@@ -711,6 +894,48 @@ func (u *WebhookDeliveryUpsertOne) ClearNextAttemptAt() *WebhookDeliveryUpsertOn
 	})
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (u *WebhookDeliveryUpsertOne) SetLastAttemptAt(v time.Time) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetLastAttemptAt(v)
+	})
+}
+
+// UpdateLastAttemptAt sets the "last_attempt_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateLastAttemptAt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateLastAttemptAt()
+	})
+}
+
+// ClearLastAttemptAt clears the value of the "last_attempt_at" field.
+func (u *WebhookDeliveryUpsertOne) ClearLastAttemptAt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearLastAttemptAt()
+	})
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (u *WebhookDeliveryUpsertOne) SetDeliveredAt(v time.Time) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetDeliveredAt(v)
+	})
+}
+
+// UpdateDeliveredAt sets the "delivered_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateDeliveredAt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateDeliveredAt()
+	})
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (u *WebhookDeliveryUpsertOne) ClearDeliveredAt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearDeliveredAt()
+	})
+}
+
 // SetResponseCode sets the "response_code" field.
 func (u *WebhookDeliveryUpsertOne) SetResponseCode(v int) *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
@@ -736,6 +961,34 @@ func (u *WebhookDeliveryUpsertOne) UpdateResponseCode() *WebhookDeliveryUpsertOn
 func (u *WebhookDeliveryUpsertOne) ClearResponseCode() *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearResponseCode()
+	})
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (u *WebhookDeliveryUpsertOne) SetLatencyMs(v int) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetLatencyMs(v)
+	})
+}
+
+// AddLatencyMs adds v to the "latency_ms" field.
+func (u *WebhookDeliveryUpsertOne) AddLatencyMs(v int) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.AddLatencyMs(v)
+	})
+}
+
+// UpdateLatencyMs sets the "latency_ms" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateLatencyMs() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateLatencyMs()
+	})
+}
+
+// ClearLatencyMs clears the value of the "latency_ms" field.
+func (u *WebhookDeliveryUpsertOne) ClearLatencyMs() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearLatencyMs()
 	})
 }
 
@@ -986,6 +1239,15 @@ func (u *WebhookDeliveryUpsertBulk) UpdateNewValues() *WebhookDeliveryUpsertBulk
 			if _, exists := b.mutation.EventID(); exists {
 				s.SetIgnore(webhookdelivery.FieldEventID)
 			}
+			if _, exists := b.mutation.EventType(); exists {
+				s.SetIgnore(webhookdelivery.FieldEventType)
+			}
+			if _, exists := b.mutation.EventSeq(); exists {
+				s.SetIgnore(webhookdelivery.FieldEventSeq)
+			}
+			if _, exists := b.mutation.Body(); exists {
+				s.SetIgnore(webhookdelivery.FieldBody)
+			}
 		}
 	}))
 	return u
@@ -1074,6 +1336,48 @@ func (u *WebhookDeliveryUpsertBulk) ClearNextAttemptAt() *WebhookDeliveryUpsertB
 	})
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (u *WebhookDeliveryUpsertBulk) SetLastAttemptAt(v time.Time) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetLastAttemptAt(v)
+	})
+}
+
+// UpdateLastAttemptAt sets the "last_attempt_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateLastAttemptAt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateLastAttemptAt()
+	})
+}
+
+// ClearLastAttemptAt clears the value of the "last_attempt_at" field.
+func (u *WebhookDeliveryUpsertBulk) ClearLastAttemptAt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearLastAttemptAt()
+	})
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (u *WebhookDeliveryUpsertBulk) SetDeliveredAt(v time.Time) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetDeliveredAt(v)
+	})
+}
+
+// UpdateDeliveredAt sets the "delivered_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateDeliveredAt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateDeliveredAt()
+	})
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (u *WebhookDeliveryUpsertBulk) ClearDeliveredAt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearDeliveredAt()
+	})
+}
+
 // SetResponseCode sets the "response_code" field.
 func (u *WebhookDeliveryUpsertBulk) SetResponseCode(v int) *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
@@ -1099,6 +1403,34 @@ func (u *WebhookDeliveryUpsertBulk) UpdateResponseCode() *WebhookDeliveryUpsertB
 func (u *WebhookDeliveryUpsertBulk) ClearResponseCode() *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearResponseCode()
+	})
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (u *WebhookDeliveryUpsertBulk) SetLatencyMs(v int) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetLatencyMs(v)
+	})
+}
+
+// AddLatencyMs adds v to the "latency_ms" field.
+func (u *WebhookDeliveryUpsertBulk) AddLatencyMs(v int) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.AddLatencyMs(v)
+	})
+}
+
+// UpdateLatencyMs sets the "latency_ms" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateLatencyMs() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateLatencyMs()
+	})
+}
+
+// ClearLatencyMs clears the value of the "latency_ms" field.
+func (u *WebhookDeliveryUpsertBulk) ClearLatencyMs() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearLatencyMs()
 	})
 }
 

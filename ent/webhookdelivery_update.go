@@ -83,6 +83,46 @@ func (_u *WebhookDeliveryUpdate) ClearNextAttemptAt() *WebhookDeliveryUpdate {
 	return _u
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (_u *WebhookDeliveryUpdate) SetLastAttemptAt(v time.Time) *WebhookDeliveryUpdate {
+	_u.mutation.SetLastAttemptAt(v)
+	return _u
+}
+
+// SetNillableLastAttemptAt sets the "last_attempt_at" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdate) SetNillableLastAttemptAt(v *time.Time) *WebhookDeliveryUpdate {
+	if v != nil {
+		_u.SetLastAttemptAt(*v)
+	}
+	return _u
+}
+
+// ClearLastAttemptAt clears the value of the "last_attempt_at" field.
+func (_u *WebhookDeliveryUpdate) ClearLastAttemptAt() *WebhookDeliveryUpdate {
+	_u.mutation.ClearLastAttemptAt()
+	return _u
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (_u *WebhookDeliveryUpdate) SetDeliveredAt(v time.Time) *WebhookDeliveryUpdate {
+	_u.mutation.SetDeliveredAt(v)
+	return _u
+}
+
+// SetNillableDeliveredAt sets the "delivered_at" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdate) SetNillableDeliveredAt(v *time.Time) *WebhookDeliveryUpdate {
+	if v != nil {
+		_u.SetDeliveredAt(*v)
+	}
+	return _u
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (_u *WebhookDeliveryUpdate) ClearDeliveredAt() *WebhookDeliveryUpdate {
+	_u.mutation.ClearDeliveredAt()
+	return _u
+}
+
 // SetResponseCode sets the "response_code" field.
 func (_u *WebhookDeliveryUpdate) SetResponseCode(v int) *WebhookDeliveryUpdate {
 	_u.mutation.ResetResponseCode()
@@ -107,6 +147,33 @@ func (_u *WebhookDeliveryUpdate) AddResponseCode(v int) *WebhookDeliveryUpdate {
 // ClearResponseCode clears the value of the "response_code" field.
 func (_u *WebhookDeliveryUpdate) ClearResponseCode() *WebhookDeliveryUpdate {
 	_u.mutation.ClearResponseCode()
+	return _u
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (_u *WebhookDeliveryUpdate) SetLatencyMs(v int) *WebhookDeliveryUpdate {
+	_u.mutation.ResetLatencyMs()
+	_u.mutation.SetLatencyMs(v)
+	return _u
+}
+
+// SetNillableLatencyMs sets the "latency_ms" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdate) SetNillableLatencyMs(v *int) *WebhookDeliveryUpdate {
+	if v != nil {
+		_u.SetLatencyMs(*v)
+	}
+	return _u
+}
+
+// AddLatencyMs adds value to the "latency_ms" field.
+func (_u *WebhookDeliveryUpdate) AddLatencyMs(v int) *WebhookDeliveryUpdate {
+	_u.mutation.AddLatencyMs(v)
+	return _u
+}
+
+// ClearLatencyMs clears the value of the "latency_ms" field.
+func (_u *WebhookDeliveryUpdate) ClearLatencyMs() *WebhookDeliveryUpdate {
+	_u.mutation.ClearLatencyMs()
 	return _u
 }
 
@@ -241,6 +308,9 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(webhookdelivery.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.BodyCleared() {
+		_spec.ClearField(webhookdelivery.FieldBody, field.TypeBytes)
+	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(webhookdelivery.FieldStatus, field.TypeEnum, value)
 	}
@@ -256,6 +326,18 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if _u.mutation.NextAttemptAtCleared() {
 		_spec.ClearField(webhookdelivery.FieldNextAttemptAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.LastAttemptAt(); ok {
+		_spec.SetField(webhookdelivery.FieldLastAttemptAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastAttemptAtCleared() {
+		_spec.ClearField(webhookdelivery.FieldLastAttemptAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DeliveredAt(); ok {
+		_spec.SetField(webhookdelivery.FieldDeliveredAt, field.TypeTime, value)
+	}
+	if _u.mutation.DeliveredAtCleared() {
+		_spec.ClearField(webhookdelivery.FieldDeliveredAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ResponseCode(); ok {
 		_spec.SetField(webhookdelivery.FieldResponseCode, field.TypeInt, value)
 	}
@@ -264,6 +346,15 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	}
 	if _u.mutation.ResponseCodeCleared() {
 		_spec.ClearField(webhookdelivery.FieldResponseCode, field.TypeInt)
+	}
+	if value, ok := _u.mutation.LatencyMs(); ok {
+		_spec.SetField(webhookdelivery.FieldLatencyMs, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyMs(); ok {
+		_spec.AddField(webhookdelivery.FieldLatencyMs, field.TypeInt, value)
+	}
+	if _u.mutation.LatencyMsCleared() {
+		_spec.ClearField(webhookdelivery.FieldLatencyMs, field.TypeInt)
 	}
 	if value, ok := _u.mutation.LastError(); ok {
 		_spec.SetField(webhookdelivery.FieldLastError, field.TypeString, value)
@@ -352,6 +443,46 @@ func (_u *WebhookDeliveryUpdateOne) ClearNextAttemptAt() *WebhookDeliveryUpdateO
 	return _u
 }
 
+// SetLastAttemptAt sets the "last_attempt_at" field.
+func (_u *WebhookDeliveryUpdateOne) SetLastAttemptAt(v time.Time) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetLastAttemptAt(v)
+	return _u
+}
+
+// SetNillableLastAttemptAt sets the "last_attempt_at" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdateOne) SetNillableLastAttemptAt(v *time.Time) *WebhookDeliveryUpdateOne {
+	if v != nil {
+		_u.SetLastAttemptAt(*v)
+	}
+	return _u
+}
+
+// ClearLastAttemptAt clears the value of the "last_attempt_at" field.
+func (_u *WebhookDeliveryUpdateOne) ClearLastAttemptAt() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearLastAttemptAt()
+	return _u
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (_u *WebhookDeliveryUpdateOne) SetDeliveredAt(v time.Time) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetDeliveredAt(v)
+	return _u
+}
+
+// SetNillableDeliveredAt sets the "delivered_at" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdateOne) SetNillableDeliveredAt(v *time.Time) *WebhookDeliveryUpdateOne {
+	if v != nil {
+		_u.SetDeliveredAt(*v)
+	}
+	return _u
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (_u *WebhookDeliveryUpdateOne) ClearDeliveredAt() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearDeliveredAt()
+	return _u
+}
+
 // SetResponseCode sets the "response_code" field.
 func (_u *WebhookDeliveryUpdateOne) SetResponseCode(v int) *WebhookDeliveryUpdateOne {
 	_u.mutation.ResetResponseCode()
@@ -376,6 +507,33 @@ func (_u *WebhookDeliveryUpdateOne) AddResponseCode(v int) *WebhookDeliveryUpdat
 // ClearResponseCode clears the value of the "response_code" field.
 func (_u *WebhookDeliveryUpdateOne) ClearResponseCode() *WebhookDeliveryUpdateOne {
 	_u.mutation.ClearResponseCode()
+	return _u
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (_u *WebhookDeliveryUpdateOne) SetLatencyMs(v int) *WebhookDeliveryUpdateOne {
+	_u.mutation.ResetLatencyMs()
+	_u.mutation.SetLatencyMs(v)
+	return _u
+}
+
+// SetNillableLatencyMs sets the "latency_ms" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdateOne) SetNillableLatencyMs(v *int) *WebhookDeliveryUpdateOne {
+	if v != nil {
+		_u.SetLatencyMs(*v)
+	}
+	return _u
+}
+
+// AddLatencyMs adds value to the "latency_ms" field.
+func (_u *WebhookDeliveryUpdateOne) AddLatencyMs(v int) *WebhookDeliveryUpdateOne {
+	_u.mutation.AddLatencyMs(v)
+	return _u
+}
+
+// ClearLatencyMs clears the value of the "latency_ms" field.
+func (_u *WebhookDeliveryUpdateOne) ClearLatencyMs() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearLatencyMs()
 	return _u
 }
 
@@ -540,6 +698,9 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(webhookdelivery.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.BodyCleared() {
+		_spec.ClearField(webhookdelivery.FieldBody, field.TypeBytes)
+	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(webhookdelivery.FieldStatus, field.TypeEnum, value)
 	}
@@ -555,6 +716,18 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	if _u.mutation.NextAttemptAtCleared() {
 		_spec.ClearField(webhookdelivery.FieldNextAttemptAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.LastAttemptAt(); ok {
+		_spec.SetField(webhookdelivery.FieldLastAttemptAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastAttemptAtCleared() {
+		_spec.ClearField(webhookdelivery.FieldLastAttemptAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DeliveredAt(); ok {
+		_spec.SetField(webhookdelivery.FieldDeliveredAt, field.TypeTime, value)
+	}
+	if _u.mutation.DeliveredAtCleared() {
+		_spec.ClearField(webhookdelivery.FieldDeliveredAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ResponseCode(); ok {
 		_spec.SetField(webhookdelivery.FieldResponseCode, field.TypeInt, value)
 	}
@@ -563,6 +736,15 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	}
 	if _u.mutation.ResponseCodeCleared() {
 		_spec.ClearField(webhookdelivery.FieldResponseCode, field.TypeInt)
+	}
+	if value, ok := _u.mutation.LatencyMs(); ok {
+		_spec.SetField(webhookdelivery.FieldLatencyMs, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyMs(); ok {
+		_spec.AddField(webhookdelivery.FieldLatencyMs, field.TypeInt, value)
+	}
+	if _u.mutation.LatencyMsCleared() {
+		_spec.ClearField(webhookdelivery.FieldLatencyMs, field.TypeInt)
 	}
 	if value, ok := _u.mutation.LastError(); ok {
 		_spec.SetField(webhookdelivery.FieldLastError, field.TypeString, value)

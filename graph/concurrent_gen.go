@@ -13,5 +13,7 @@ func init() {
 		"Message":           {"account": true, "attachments": true, "authentication": true, "headers": true, "htmlBody": true, "mailbox": true, "organization": true, "rawUrl": true, "textBody": true},
 		"OutboundMessage":   {"domain": true, "events": true, "organization": true, "recipients": true},
 		"OutboundRecipient": {"attemptsLog": true, "message": true, "organization": true},
+		"Webhook":           {"deliveries": true, "organization": true},
+		"WebhookDelivery":   {"organization": true, "webhook": true},
 	})
 }

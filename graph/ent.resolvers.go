@@ -71,6 +71,12 @@ func (r *queryResolver) OutboundMessages(ctx context.Context, after *entgql.Curs
 		ent.WithOutboundMessageOrder(orderBy), ent.WithOutboundMessageFilter(where.Filter))
 }
 
+// Webhooks is the resolver for the webhooks field.
+func (r *queryResolver) Webhooks(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.WebhookOrder, where *ent.WebhookWhereInput) (*ent.WebhookConnection, error) {
+	return r.client(ctx).Webhook.Query().Paginate(ctx, after, first, before, last,
+		ent.WithWebhookOrder(orderBy), ent.WithWebhookFilter(where.Filter))
+}
+
 // Domain returns DomainResolver implementation.
 func (r *Resolver) Domain() DomainResolver { return &domainResolver{r} }
 

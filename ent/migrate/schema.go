@@ -732,13 +732,15 @@ var (
 		{Name: "url", Type: field.TypeString, Size: 2048},
 		{Name: "event_types", Type: field.TypeJSON, Nullable: true},
 		{Name: "domain_id", Type: field.TypeString, Nullable: true},
-		{Name: "description", Type: field.TypeString, Default: ""},
+		{Name: "description", Type: field.TypeString, Size: 500, Default: ""},
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "secret", Type: field.TypeString},
 		{Name: "previous_secret", Type: field.TypeString, Nullable: true},
 		{Name: "previous_secret_expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "consecutive_failures", Type: field.TypeInt, Default: 0},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cursor_seq", Type: field.TypeInt64, Default: 0},
 		{Name: "organization_id", Type: field.TypeString},
 	}
 	// WebhooksTable holds the schema information for the "webhooks" table.
@@ -749,7 +751,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "webhooks_organizations_organization",
-				Columns:    []*schema.Column{WebhooksColumns[13]},
+				Columns:    []*schema.Column{WebhooksColumns[15]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -758,7 +760,12 @@ var (
 			{
 				Name:    "webhook_organization_id",
 				Unique:  false,
-				Columns: []*schema.Column{WebhooksColumns[13]},
+				Columns: []*schema.Column{WebhooksColumns[15]},
+			},
+			{
+				Name:    "webhook_active",
+				Unique:  false,
+				Columns: []*schema.Column{WebhooksColumns[7]},
 			},
 		},
 	}
@@ -768,10 +775,16 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "event_id", Type: field.TypeString},
+		{Name: "event_type", Type: field.TypeString, Default: ""},
+		{Name: "event_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "body", Type: field.TypeBytes, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "delivered", "failed"}, Default: "pending"},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
 		{Name: "response_code", Type: field.TypeInt, Nullable: true},
+		{Name: "latency_ms", Type: field.TypeInt, Nullable: true},
 		{Name: "last_error", Type: field.TypeString, Default: ""},
 		{Name: "lease_owner", Type: field.TypeString, Default: ""},
 		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
@@ -786,13 +799,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "webhook_deliveries_webhooks_deliveries",
-				Columns:    []*schema.Column{WebhookDeliveriesColumns[11]},
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[17]},
 				RefColumns: []*schema.Column{WebhooksColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "webhook_deliveries_organizations_organization",
-				Columns:    []*schema.Column{WebhookDeliveriesColumns[12]},
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[18]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -801,12 +814,17 @@ var (
 			{
 				Name:    "webhookdelivery_organization_id",
 				Unique:  false,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[12]},
+				Columns: []*schema.Column{WebhookDeliveriesColumns[18]},
 			},
 			{
 				Name:    "webhookdelivery_status_next_attempt_at",
 				Unique:  false,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[4], WebhookDeliveriesColumns[6]},
+				Columns: []*schema.Column{WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[9]},
+			},
+			{
+				Name:    "webhookdelivery_webhook_id_event_seq",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[17], WebhookDeliveriesColumns[5]},
 			},
 		},
 	}

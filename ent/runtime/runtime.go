@@ -1074,6 +1074,8 @@ func init() {
 	webhookDescDescription := webhookFields[3].Descriptor()
 	// webhook.DefaultDescription holds the default value on creation for the description field.
 	webhook.DefaultDescription = webhookDescDescription.Default.(string)
+	// webhook.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	webhook.DescriptionValidator = webhookDescDescription.Validators[0].(func(string) error)
 	// webhookDescActive is the schema descriptor for active field.
 	webhookDescActive := webhookFields[4].Descriptor()
 	// webhook.DefaultActive holds the default value on creation for the active field.
@@ -1084,6 +1086,10 @@ func init() {
 	webhook.DefaultConsecutiveFailures = webhookDescConsecutiveFailures.Default.(int)
 	// webhook.ConsecutiveFailuresValidator is a validator for the "consecutive_failures" field. It is called by the builders before save.
 	webhook.ConsecutiveFailuresValidator = webhookDescConsecutiveFailures.Validators[0].(func(int) error)
+	// webhookDescCursorSeq is the schema descriptor for cursor_seq field.
+	webhookDescCursorSeq := webhookFields[11].Descriptor()
+	// webhook.DefaultCursorSeq holds the default value on creation for the cursor_seq field.
+	webhook.DefaultCursorSeq = webhookDescCursorSeq.Default.(int64)
 	// webhookDescID is the schema descriptor for id field.
 	webhookDescID := webhookMixinFields0[0].Descriptor()
 	// webhook.DefaultID holds the default value on creation for the id field.
@@ -1117,18 +1123,26 @@ func init() {
 	webhookdelivery.DefaultUpdatedAt = webhookdeliveryDescUpdatedAt.Default.(func() time.Time)
 	// webhookdelivery.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	webhookdelivery.UpdateDefaultUpdatedAt = webhookdeliveryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookdeliveryDescEventType is the schema descriptor for event_type field.
+	webhookdeliveryDescEventType := webhookdeliveryFields[2].Descriptor()
+	// webhookdelivery.DefaultEventType holds the default value on creation for the event_type field.
+	webhookdelivery.DefaultEventType = webhookdeliveryDescEventType.Default.(string)
+	// webhookdeliveryDescEventSeq is the schema descriptor for event_seq field.
+	webhookdeliveryDescEventSeq := webhookdeliveryFields[3].Descriptor()
+	// webhookdelivery.DefaultEventSeq holds the default value on creation for the event_seq field.
+	webhookdelivery.DefaultEventSeq = webhookdeliveryDescEventSeq.Default.(int64)
 	// webhookdeliveryDescAttempts is the schema descriptor for attempts field.
-	webhookdeliveryDescAttempts := webhookdeliveryFields[3].Descriptor()
+	webhookdeliveryDescAttempts := webhookdeliveryFields[6].Descriptor()
 	// webhookdelivery.DefaultAttempts holds the default value on creation for the attempts field.
 	webhookdelivery.DefaultAttempts = webhookdeliveryDescAttempts.Default.(int)
 	// webhookdelivery.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	webhookdelivery.AttemptsValidator = webhookdeliveryDescAttempts.Validators[0].(func(int) error)
 	// webhookdeliveryDescLastError is the schema descriptor for last_error field.
-	webhookdeliveryDescLastError := webhookdeliveryFields[6].Descriptor()
+	webhookdeliveryDescLastError := webhookdeliveryFields[12].Descriptor()
 	// webhookdelivery.DefaultLastError holds the default value on creation for the last_error field.
 	webhookdelivery.DefaultLastError = webhookdeliveryDescLastError.Default.(string)
 	// webhookdeliveryDescLeaseOwner is the schema descriptor for lease_owner field.
-	webhookdeliveryDescLeaseOwner := webhookdeliveryFields[7].Descriptor()
+	webhookdeliveryDescLeaseOwner := webhookdeliveryFields[13].Descriptor()
 	// webhookdelivery.DefaultLeaseOwner holds the default value on creation for the lease_owner field.
 	webhookdelivery.DefaultLeaseOwner = webhookdeliveryDescLeaseOwner.Default.(string)
 	// webhookdeliveryDescID is the schema descriptor for id field.

@@ -40,8 +40,12 @@ const (
 	FieldPreviousSecretExpiresAt = "previous_secret_expires_at"
 	// FieldConsecutiveFailures holds the string denoting the consecutive_failures field in the database.
 	FieldConsecutiveFailures = "consecutive_failures"
+	// FieldFailingSince holds the string denoting the failing_since field in the database.
+	FieldFailingSince = "failing_since"
 	// FieldDisabledAt holds the string denoting the disabled_at field in the database.
 	FieldDisabledAt = "disabled_at"
+	// FieldCursorSeq holds the string denoting the cursor_seq field in the database.
+	FieldCursorSeq = "cursor_seq"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeDeliveries holds the string denoting the deliveries edge name in mutations.
@@ -79,7 +83,9 @@ var Columns = []string{
 	FieldPreviousSecret,
 	FieldPreviousSecretExpiresAt,
 	FieldConsecutiveFailures,
+	FieldFailingSince,
 	FieldDisabledAt,
+	FieldCursorSeq,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -110,12 +116,16 @@ var (
 	URLValidator func(string) error
 	// DefaultDescription holds the default value on creation for the "description" field.
 	DefaultDescription string
+	// DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	DescriptionValidator func(string) error
 	// DefaultActive holds the default value on creation for the "active" field.
 	DefaultActive bool
 	// DefaultConsecutiveFailures holds the default value on creation for the "consecutive_failures" field.
 	DefaultConsecutiveFailures int
 	// ConsecutiveFailuresValidator is a validator for the "consecutive_failures" field. It is called by the builders before save.
 	ConsecutiveFailuresValidator func(int) error
+	// DefaultCursorSeq holds the default value on creation for the "cursor_seq" field.
+	DefaultCursorSeq int64
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 )
@@ -183,9 +193,19 @@ func ByConsecutiveFailures(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldConsecutiveFailures, opts...).ToFunc()
 }
 
+// ByFailingSince orders the results by the failing_since field.
+func ByFailingSince(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFailingSince, opts...).ToFunc()
+}
+
 // ByDisabledAt orders the results by the disabled_at field.
 func ByDisabledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabledAt, opts...).ToFunc()
+}
+
+// ByCursorSeq orders the results by the cursor_seq field.
+func ByCursorSeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCursorSeq, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

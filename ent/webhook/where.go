@@ -111,9 +111,19 @@ func ConsecutiveFailures(v int) predicate.Webhook {
 	return predicate.Webhook(sql.FieldEQ(FieldConsecutiveFailures, v))
 }
 
+// FailingSince applies equality check predicate on the "failing_since" field. It's identical to FailingSinceEQ.
+func FailingSince(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldEQ(FieldFailingSince, v))
+}
+
 // DisabledAt applies equality check predicate on the "disabled_at" field. It's identical to DisabledAtEQ.
 func DisabledAt(v time.Time) predicate.Webhook {
 	return predicate.Webhook(sql.FieldEQ(FieldDisabledAt, v))
+}
+
+// CursorSeq applies equality check predicate on the "cursor_seq" field. It's identical to CursorSeqEQ.
+func CursorSeq(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldEQ(FieldCursorSeq, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
@@ -726,6 +736,56 @@ func ConsecutiveFailuresLTE(v int) predicate.Webhook {
 	return predicate.Webhook(sql.FieldLTE(FieldConsecutiveFailures, v))
 }
 
+// FailingSinceEQ applies the EQ predicate on the "failing_since" field.
+func FailingSinceEQ(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldEQ(FieldFailingSince, v))
+}
+
+// FailingSinceNEQ applies the NEQ predicate on the "failing_since" field.
+func FailingSinceNEQ(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldNEQ(FieldFailingSince, v))
+}
+
+// FailingSinceIn applies the In predicate on the "failing_since" field.
+func FailingSinceIn(vs ...time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldIn(FieldFailingSince, vs...))
+}
+
+// FailingSinceNotIn applies the NotIn predicate on the "failing_since" field.
+func FailingSinceNotIn(vs ...time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldNotIn(FieldFailingSince, vs...))
+}
+
+// FailingSinceGT applies the GT predicate on the "failing_since" field.
+func FailingSinceGT(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldGT(FieldFailingSince, v))
+}
+
+// FailingSinceGTE applies the GTE predicate on the "failing_since" field.
+func FailingSinceGTE(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldGTE(FieldFailingSince, v))
+}
+
+// FailingSinceLT applies the LT predicate on the "failing_since" field.
+func FailingSinceLT(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldLT(FieldFailingSince, v))
+}
+
+// FailingSinceLTE applies the LTE predicate on the "failing_since" field.
+func FailingSinceLTE(v time.Time) predicate.Webhook {
+	return predicate.Webhook(sql.FieldLTE(FieldFailingSince, v))
+}
+
+// FailingSinceIsNil applies the IsNil predicate on the "failing_since" field.
+func FailingSinceIsNil() predicate.Webhook {
+	return predicate.Webhook(sql.FieldIsNull(FieldFailingSince))
+}
+
+// FailingSinceNotNil applies the NotNil predicate on the "failing_since" field.
+func FailingSinceNotNil() predicate.Webhook {
+	return predicate.Webhook(sql.FieldNotNull(FieldFailingSince))
+}
+
 // DisabledAtEQ applies the EQ predicate on the "disabled_at" field.
 func DisabledAtEQ(v time.Time) predicate.Webhook {
 	return predicate.Webhook(sql.FieldEQ(FieldDisabledAt, v))
@@ -774,6 +834,46 @@ func DisabledAtIsNil() predicate.Webhook {
 // DisabledAtNotNil applies the NotNil predicate on the "disabled_at" field.
 func DisabledAtNotNil() predicate.Webhook {
 	return predicate.Webhook(sql.FieldNotNull(FieldDisabledAt))
+}
+
+// CursorSeqEQ applies the EQ predicate on the "cursor_seq" field.
+func CursorSeqEQ(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldEQ(FieldCursorSeq, v))
+}
+
+// CursorSeqNEQ applies the NEQ predicate on the "cursor_seq" field.
+func CursorSeqNEQ(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldNEQ(FieldCursorSeq, v))
+}
+
+// CursorSeqIn applies the In predicate on the "cursor_seq" field.
+func CursorSeqIn(vs ...int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldIn(FieldCursorSeq, vs...))
+}
+
+// CursorSeqNotIn applies the NotIn predicate on the "cursor_seq" field.
+func CursorSeqNotIn(vs ...int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldNotIn(FieldCursorSeq, vs...))
+}
+
+// CursorSeqGT applies the GT predicate on the "cursor_seq" field.
+func CursorSeqGT(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldGT(FieldCursorSeq, v))
+}
+
+// CursorSeqGTE applies the GTE predicate on the "cursor_seq" field.
+func CursorSeqGTE(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldGTE(FieldCursorSeq, v))
+}
+
+// CursorSeqLT applies the LT predicate on the "cursor_seq" field.
+func CursorSeqLT(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldLT(FieldCursorSeq, v))
+}
+
+// CursorSeqLTE applies the LTE predicate on the "cursor_seq" field.
+func CursorSeqLTE(v int64) predicate.Webhook {
+	return predicate.Webhook(sql.FieldLTE(FieldCursorSeq, v))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

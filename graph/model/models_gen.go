@@ -130,3 +130,10 @@ type SendEmailInput struct {
 	// sending domain's trackClicks applies.
 	TrackClicks *bool `json:"trackClicks,omitempty"`
 }
+
+// A webhook with its signing secret (whsec_…). The secret is shown only
+// here, once; the server keeps it to sign deliveries but never returns it.
+type WebhookSecretPayload struct {
+	Webhook *ent.Webhook `json:"webhook"`
+	Secret  string       `json:"secret"`
+}

@@ -39,6 +39,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		return err
 	}
 	defer stopOutbound()
+	defer a.startWebhooks()()
 	stopSMTP, smtpAddr, err := a.startSMTP(mail)
 	if err != nil {
 		return err
@@ -88,6 +89,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		MaxPageSize:   c.HTTP.MaxPageSize,
 		PageSize:      c.HTTP.DefaultPageSize,
 		MaxBodyBytes:  c.HTTP.MaxBodyBytes,
+		Webhooks:      a.webhookPolicy(),
 	})
 	ln, err := net.Listen("tcp", c.HTTP.Addr)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/graph"
+	"github.com/lightr-mail/lightr/jobs/webhooks"
 	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
@@ -62,6 +63,8 @@ type Options struct {
 	QueryCacheSize int
 	// Tracking serves the open and click endpoints of tracked mail.
 	Tracking TrackingOptions
+	// Webhooks is the address policy of webhook endpoint URLs.
+	Webhooks webhooks.Policy
 }
 
 // Handler returns the http.Handler for all of Lightr's HTTP routes.
@@ -111,7 +114,7 @@ func Handler(o Options) http.Handler {
 func graphQL(o Options) http.Handler {
 	r := &graph.Resolver{
 		Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store, Notify: o.Notify,
-		Wake: o.Wake, MaxMessageBytes: o.MaxBodyBytes,
+		Wake: o.Wake, MaxMessageBytes: o.MaxBodyBytes, Webhooks: o.Webhooks,
 	}
 	srv := handler.New(graph.NewSchema(r, o.PageSize))
 	srv.AddTransport(transport.Options{})
