@@ -89,6 +89,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		MaxPageSize:   c.HTTP.MaxPageSize,
 		PageSize:      c.HTTP.DefaultPageSize,
 		MaxBodyBytes:  c.HTTP.MaxBodyBytes,
+		Tracking:      a.trackingHTTP(mail.Tracking),
 		Webhooks:      a.webhookPolicy(),
 	})
 	ln, err := net.Listen("tcp", c.HTTP.Addr)

@@ -26,6 +26,8 @@ type mailServices struct {
 	// claim it now rather than at their next poll. Call it after the
 	// transaction that queued the mail committed. Never nil.
 	Wake func()
+	// Tracking signs the open and click links of tracked mail.
+	Tracking *tracking
 }
 
 // openMail builds the mail pipeline from the configuration.
@@ -44,6 +46,10 @@ func (a *App) openMail() (*mailServices, error) {
 	}
 	// Copies wake their mailboxes' watchers once their batch committed.
 	opts := delivery.Options{OnCommit: publishDelivered(a.Notify)}
+	tr, err := a.openTracking()
+	if err != nil {
+		return nil, err
+	}
 	st := store.New()
 	return &mailServices{
 		Resolver:  res,
@@ -52,6 +58,7 @@ func (a *App) openMail() (*mailServices, error) {
 		Certs:     cs,
 		Store:     st,
 		Wake:      func() {},
+		Tracking:  tr,
 	}, nil
 }
 
