@@ -157,7 +157,8 @@ func TestOutbound_Tracking(t *testing.T) {
 	e.sendEmail(t, `{from: "alice@acme.test", to: ["carol@remote.test"], subject: "Plain",
 		html: "`+html+`", trackOpens: false}`)
 	plain := e.peer.wait(t, 2, 20*time.Second)[1]
-	if b := htmlOf(t, plain.raw); strings.Contains(b, "/t/") || !strings.Contains(b, "https://example.com/a?x=1&amp;y=2") {
+	b := htmlOf(t, plain.raw)
+	if strings.Contains(b, "/t/") || !strings.Contains(b, "https://example.com/a?x=1&amp;y=2") {
 		t.Errorf("untracked message changed:\n%s", b)
 	}
 }

@@ -3,6 +3,7 @@ package track_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime/quotedprintable"
 	"regexp"
@@ -63,7 +64,7 @@ func TestTokenTampered(t *testing.T) {
 		"not base64": func() (*track.Signer, track.Kind, string) { return s, track.KindClick, tok + "!" },
 	} {
 		sg, k, in := f()
-		if _, err := sg.Decode(k, in); err != track.ErrBadToken {
+		if _, err := sg.Decode(k, in); !errors.Is(err, track.ErrBadToken) {
 			t.Errorf("%s: Decode = %v, want ErrBadToken", name, err)
 		}
 	}
@@ -239,7 +240,7 @@ func TestRewriteMultipart(t *testing.T) {
 	var htmls []string
 	for {
 		p, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -72,8 +72,14 @@ func (e *trackEnv) url(t *testing.T, tok track.Token) string {
 	return e.srv.URL + "/t/" + string(tok.Kind) + "/" + s
 }
 
+// answer is what get read of a response.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // get fetches u without following redirects.
-func get(t *testing.T, method, u string, hdr map[string]string) (*http.Response, []byte) {
+func get(t *testing.T, method, u string, hdr map[string]string) (answer, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	must(t, err)
@@ -86,7 +92,7 @@ func get(t *testing.T, method, u string, hdr map[string]string) (*http.Response,
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	must(t, err)
-	return resp, b
+	return answer{resp.StatusCode, resp.Header}, b
 }
 
 // events returns the payloads of the message's events of type typ.
