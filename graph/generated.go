@@ -25,6 +25,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/webhookdelivery"
 	"github.com/lightr-mail/lightr/graph/model"
+	"github.com/lightr-mail/lightr/mail/feed"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -44,6 +45,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	OutboundMessage() OutboundMessageResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -204,6 +206,19 @@ type ComplexityRoot struct {
 	DomainEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Event struct {
+		AccountID      func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Cursor         func(childComplexity int) int
+		DomainID       func(childComplexity int) int
+		ID             func(childComplexity int) int
+		MessageID      func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		Payload        func(childComplexity int) int
+		Recipient      func(childComplexity int) int
+		Type           func(childComplexity int) int
 	}
 
 	IssueTokenPayload struct {
@@ -438,6 +453,10 @@ type ComplexityRoot struct {
 		Webhooks         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.WebhookOrder, where *ent.WebhookWhereInput) int
 	}
 
+	Subscription struct {
+		Events func(childComplexity int, types []string, after *string, domainID *pulid.ID, accountID *pulid.ID, messageID *pulid.ID) int
+	}
+
 	Webhook struct {
 		Active                  func(childComplexity int) int
 		ConsecutiveFailures     func(childComplexity int) int
@@ -565,6 +584,9 @@ type QueryResolver interface {
 	Organizations(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) (*ent.OrganizationConnection, error)
 	OutboundMessages(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OutboundMessageOrder, where *ent.OutboundMessageWhereInput) (*ent.OutboundMessageConnection, error)
 	Webhooks(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.WebhookOrder, where *ent.WebhookWhereInput) (*ent.WebhookConnection, error)
+}
+type SubscriptionResolver interface {
+	Events(ctx context.Context, types []string, after *string, domainID *pulid.ID, accountID *pulid.ID, messageID *pulid.ID) (<-chan *feed.Event, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1219,6 +1241,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DomainEdge.Node(childComplexity), true
+
+	case "Event.accountId":
+		if e.ComplexityRoot.Event.AccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.AccountID(childComplexity), true
+	case "Event.createdAt":
+		if e.ComplexityRoot.Event.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.CreatedAt(childComplexity), true
+	case "Event.cursor":
+		if e.ComplexityRoot.Event.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Cursor(childComplexity), true
+	case "Event.domainId":
+		if e.ComplexityRoot.Event.DomainID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.DomainID(childComplexity), true
+	case "Event.id":
+		if e.ComplexityRoot.Event.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ID(childComplexity), true
+	case "Event.messageId":
+		if e.ComplexityRoot.Event.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.MessageID(childComplexity), true
+	case "Event.organizationId":
+		if e.ComplexityRoot.Event.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.OrganizationID(childComplexity), true
+	case "Event.payload":
+		if e.ComplexityRoot.Event.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Payload(childComplexity), true
+	case "Event.recipient":
+		if e.ComplexityRoot.Event.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Recipient(childComplexity), true
+	case "Event.type":
+		if e.ComplexityRoot.Event.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Type(childComplexity), true
 
 	case "IssueTokenPayload.expiresAt":
 		if e.ComplexityRoot.IssueTokenPayload.ExpiresAt == nil {
@@ -2468,6 +2551,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Webhooks(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.WebhookOrder), args["where"].(*ent.WebhookWhereInput)), true
 
+	case "Subscription.events":
+		if e.ComplexityRoot.Subscription.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Events(childComplexity, args["types"].([]string), args["after"].(*string), args["domainId"].(*pulid.ID), args["accountId"].(*pulid.ID), args["messageId"].(*pulid.ID)), true
+
 	case "Webhook.active":
 		if e.ComplexityRoot.Webhook.Active == nil {
 			break
@@ -2848,6 +2943,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -3174,6 +3286,48 @@ extend type Mutation {
   scope.
   """
   cancelOutboundMessage(id: ID!): OutboundMessage!
+}
+`, BuiltIn: false},
+	{Name: "../events.graphql", Input: `# Events: an organization's append-only log of state changes (the events
+# table, mail/feed), streamed by the events subscription over WebSocket
+# (graphql-transport-ws and the legacy graphql-ws) and SSE. Webhook
+# payloads carry the same fields under data.
+
+"""
+An entry of an organization's event log. type is one of message.received,
+message.queued, message.deferred, message.delivered, message.bounced,
+message.failed, message.canceled, message.opened and message.clicked.
+"""
+type Event {
+  id: ID!
+  """
+  The event's position in the log, in commit order. Pass the cursor of the
+  last event received as after to resume without a gap.
+  """
+  cursor: String!
+  type: String!
+  organizationId: ID!
+  domainId: ID
+  accountId: ID
+  messageId: ID
+  "The recipient's address, for the events of one recipient."
+  recipient: String
+  "The details, which depend on the type."
+  payload: Map
+  createdAt: Time!
+}
+
+type Subscription {
+  """
+  The events of the viewer's organization, in log order: with after, the
+  stored events after that cursor first, then the new ones as they
+  commit, with no gap and no repeat between the two; without it, from
+  now on. types, domainId, accountId and messageId narrow the stream.
+  Needs an organization's credential with the read scope. A subscriber
+  that falls too far behind is ended with a SLOW_CONSUMER error and can
+  resume from its last cursor.
+  """
+  events(types: [String!], after: String, domainId: ID, accountId: ID, messageId: ID): Event!
 }
 `, BuiltIn: false},
 	{Name: "../webhooks.graphql", Input: `# Webhooks: endpoints that receive an organization's events, signed per
@@ -3533,6 +3687,32 @@ func (ec *executionContext) childFields_DomainEdge(ctx context.Context, field gr
 		return ec.fieldContext_DomainEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DomainEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Event_id(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Event_cursor(ctx, field)
+	case "type":
+		return ec.fieldContext_Event_type(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_Event_organizationId(ctx, field)
+	case "domainId":
+		return ec.fieldContext_Event_domainId(ctx, field)
+	case "accountId":
+		return ec.fieldContext_Event_accountId(ctx, field)
+	case "messageId":
+		return ec.fieldContext_Event_messageId(ctx, field)
+	case "recipient":
+		return ec.fieldContext_Event_recipient(ctx, field)
+	case "payload":
+		return ec.fieldContext_Event_payload(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Event_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
 }
 
 func (ec *executionContext) childFields_IssueTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5309,6 +5489,52 @@ func (ec *executionContext) field_Query_webhooks_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "types",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["types"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "domainId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domainId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "accountId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accountId"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "messageId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["messageId"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Webhook_deliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7049,6 +7275,159 @@ func (ec *executionContext) _DomainEdge_cursor(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_DomainEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DomainEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
+}
+func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Event_cursor(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+}
+func (ec *executionContext) fieldContext_Event_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_type(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return ec.marshalNString2string(ctx, field.Selections, obj.Type)
+}
+func (ec *executionContext) fieldContext_Event_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_organizationId(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return ec.marshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.OrganizationID)
+}
+func (ec *executionContext) fieldContext_Event_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Event_domainId(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_domainId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DomainID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_domainId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Event_accountId(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_accountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_accountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Event_messageId(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_messageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_messageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Event_recipient(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Recipient)
+}
+func (ec *executionContext) fieldContext_Event_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_payload(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalOMap2map(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Map")
+}
+
+func (ec *executionContext) _Event_createdAt(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Time")
 }
 
 func (ec *executionContext) _IssueTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.IssueTokenPayload) (ret graphql.Marshaler) {
@@ -10836,6 +11215,50 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Events(ctx, fc.Args["types"].([]string), fc.Args["after"].(*string), fc.Args["domainId"].(*pulid.ID), fc.Args["accountId"].(*pulid.ID), fc.Args["messageId"].(*pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *feed.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋmailᚋfeedᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -26515,6 +26938,84 @@ func (ec *executionContext) _DomainEdge(ctx context.Context, sel ast.SelectionSe
 	return object{fields: fields, values: out.Values}
 }
 
+var eventImplementors = []string{"Event"}
+
+func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *feed.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := deferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Event")
+		case "id":
+			out.Values[i] = ec._Event_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._Event_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._Event_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "organizationId":
+			out.Values[i] = ec._Event_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domainId":
+			out.Values[i] = ec._Event_domainId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accountId":
+			out.Values[i] = ec._Event_accountId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "messageId":
+			out.Values[i] = ec._Event_messageId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._Event_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payload":
+			out.Values[i] = ec._Event_payload(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Event_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return object{fields: fields, values: out.Values}
+}
+
 var issueTokenPayloadImplementors = []string{"IssueTokenPayload"}
 
 func (ec *executionContext) _IssueTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IssueTokenPayload) graphql.Marshaler {
@@ -28049,6 +28550,26 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "events":
+		return ec._Subscription_events(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var webhookImplementors = []string{"Webhook", "Node"}
 
 func (ec *executionContext) _Webhook(ctx context.Context, sel ast.SelectionSet, obj *ent.Webhook) graphql.Marshaler {
@@ -29136,6 +29657,14 @@ func (ec *executionContext) marshalNDomainOrderField2ᚖgithubᚗcomᚋlightrᚑ
 func (ec *executionContext) unmarshalNDomainWhereInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐDomainWhereInput(ctx context.Context, v any) (*ent.DomainWhereInput, error) {
 	res, err := ec.unmarshalInputDomainWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋmailᚋfeedᚐEvent(ctx context.Context, sel ast.SelectionSet, v *feed.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Event!")
+		return graphql.Null
+	}
+	return ec._Event(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHeaderInput2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋgraphᚋmodelᚐHeaderInput(ctx context.Context, v any) (*model.HeaderInput, error) {

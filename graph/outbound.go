@@ -44,17 +44,14 @@ func sendRequest(in model.SendEmailInput) (*submit.Request, error) {
 	return req, nil
 }
 
-// wakeAfterCommit calls r.Wake once the mutation's transaction has
-// committed, so that the outbound workers claim what it queued at once
-// and never before the rows are visible. Outside a transaction it wakes
-// them now.
-func (r *Resolver) wakeAfterCommit(ctx context.Context) {
-	if r.Wake == nil {
-		return
-	}
+// afterCommit calls f once the mutation's transaction has committed, so
+// that whoever it tells (the outbound workers, the readers of the event
+// log) never looks before the rows are visible. Outside a transaction it
+// calls f now.
+func afterCommit(ctx context.Context, f func()) {
 	tx := ent.TxFromContext(ctx)
 	if tx == nil {
-		r.Wake()
+		f()
 		return
 	}
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
@@ -62,19 +59,26 @@ func (r *Resolver) wakeAfterCommit(ctx context.Context) {
 			if err := next.Commit(ctx, tx); err != nil {
 				return err
 			}
-			r.Wake()
+			f()
 			return nil
 		})
 	})
 }
 
-// outboundChange runs a mutation of mail/submit and wakes the workers
-// after commit when it succeeded.
+// outboundChange runs a mutation of mail/submit and, once it committed,
+// wakes the workers and publishes the events it appended (queued,
+// canceled) to the organization's log.
 func (r *Resolver) outboundChange(ctx context.Context, m *ent.OutboundMessage,
 	err error) (*ent.OutboundMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.wakeAfterCommit(ctx)
+	org := m.OrganizationID
+	afterCommit(ctx, func() {
+		r.Notify.PublishEvents(org)
+		if r.Wake != nil {
+			r.Wake()
+		}
+	})
 	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/graph/model"
 	"github.com/lightr-mail/lightr/jobs/webhooks"
+	"github.com/lightr-mail/lightr/mail/feed"
 	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
@@ -30,6 +31,8 @@ type Resolver struct {
 	// MaxMessageBytes bounds a message built by sendEmail; 0 means no
 	// bound.
 	MaxMessageBytes int64
+	// Feed serves the events subscription.
+	Feed *feed.Feed
 	// Webhooks says which endpoint URLs createWebhook and updateWebhook
 	// accept; the zero Policy allows public https URLs only.
 	Webhooks webhooks.Policy

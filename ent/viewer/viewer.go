@@ -8,6 +8,7 @@ package viewer
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 )
@@ -67,6 +68,10 @@ type Viewer struct {
 	// Subject identifies the credential for logs and audit: an API key id,
 	// a token subject or an account address. Never a secret.
 	Subject string
+	// Expires is when the credential stops being valid: a JWT's exp. It
+	// is zero for credentials without an end (API keys, passwords).
+	// Connections that outlive a request (subscriptions) close then.
+	Expires time.Time
 }
 
 // Admin reports whether v is the server-wide superuser.

@@ -131,6 +131,9 @@ type SendEmailInput struct {
 	TrackClicks *bool `json:"trackClicks,omitempty"`
 }
 
+type Subscription struct {
+}
+
 // A webhook with its signing secret (whsec_…). The secret is shown only
 // here, once; the server keeps it to sign deliveries but never returns it.
 type WebhookSecretPayload struct {

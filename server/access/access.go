@@ -131,6 +131,7 @@ func (a *Authenticator) jwt(ctx context.Context, token string) (*viewer.Viewer, 
 		OrgID:   org,
 		Scopes:  toScopes(claims.Scopes()),
 		Subject: claims.Subject,
+		Expires: claims.ExpiresAt.Time,
 	}, nil
 }
 

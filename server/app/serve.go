@@ -74,6 +74,8 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(
 		collectors.ProcessCollectorOpts{}))
 
+	events := a.NewFeed()
+	defer events.Close()
 	h := httpapi.Handler(httpapi.Options{
 		Client:        a.DB.Client,
 		Auth:          a.Auth,
@@ -89,7 +91,8 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		MaxPageSize:   c.HTTP.MaxPageSize,
 		PageSize:      c.HTTP.DefaultPageSize,
 		MaxBodyBytes:  c.HTTP.MaxBodyBytes,
-		Tracking:      a.trackingHTTP(mail.Tracking),
+		Feed:          events,
+		Subscriptions: a.SubscriptionOptions(),
 		Webhooks:      a.webhookPolicy(),
 	})
 	ln, err := net.Listen("tcp", c.HTTP.Addr)
@@ -104,6 +107,8 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Subscriptions end at shutdown, so SSE streams let it finish.
+	srv.RegisterOnShutdown(events.Close)
 	a.Log.Info("http listening", "addr", ln.Addr().String(),
 		"graphql", "http://"+ln.Addr().String()+"/graphql")
 	if ready != nil {

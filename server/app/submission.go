@@ -41,7 +41,8 @@ func (a *App) startSubmission(m *mailServices) (stop func(context.Context) error
 		Passwords: &access.Passwords{Client: a.DB.Client},
 		Keys:      a.Auth,
 		// Read at each call: the outbound workers may install it later.
-		Wake: func() { m.Wake() },
+		Wake:   func() { m.Wake() },
+		Notify: a.Notify,
 	})
 
 	var lns []net.Listener

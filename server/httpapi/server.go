@@ -25,6 +25,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/graph"
 	"github.com/lightr-mail/lightr/jobs/webhooks"
+	"github.com/lightr-mail/lightr/mail/feed"
 	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
@@ -61,6 +62,10 @@ type Options struct {
 	// sendEmail builds from one.
 	MaxBodyBytes   int64
 	QueryCacheSize int
+	// Feed serves the events subscription; Subscriptions configure its
+	// transports.
+	Feed          *feed.Feed
+	Subscriptions Subscriptions
 	// Tracking serves the open and click endpoints of tracked mail.
 	Tracking TrackingOptions
 	// Webhooks is the address policy of webhook endpoint URLs.
@@ -79,8 +84,16 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 
 	gql := graphQL(o)
-	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, gql))
-	mux.Handle("GET /graphql", checkGETParams(authenticate(o.Auth, o.Log, gql)))
+	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, streams(gql)))
+	get := checkGETParams(authenticate(o.Auth, o.Log, gql))
+	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
+		// A WebSocket authenticates in connection_init, after the upgrade.
+		if isWebSocket(r) {
+			gql.ServeHTTP(w, r)
+			return
+		}
+		get.ServeHTTP(w, r)
+	})
 	registerDownloads(mux, o)
 	registerTracking(mux, o)
 	if o.GraphiQL {
@@ -116,7 +129,11 @@ func graphQL(o Options) http.Handler {
 		Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store, Notify: o.Notify,
 		Wake: o.Wake, MaxMessageBytes: o.MaxBodyBytes, Webhooks: o.Webhooks,
 	}
+	r.Feed = o.Feed
 	srv := handler.New(graph.NewSchema(r, o.PageSize))
+	// SSE before the POST transport, which would take its requests too.
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: o.Subscriptions.KeepAlive})
+	srv.AddTransport(websocket(o))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(postTransport{})
@@ -134,6 +151,7 @@ func graphQL(o Options) http.Handler {
 	// Every mutation runs in one transaction, committed only if all of it
 	// succeeds.
 	graph.Use(srv, transactioner{entgql.Transactioner{TxOpener: o.Client}})
+	graph.Use(srv, graph.StreamErrors{Log: o.Log})
 	srv.SetErrorPresenter(errorPresenter(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
 	return srv

@@ -61,6 +61,8 @@ func New(t testing.TB, mutate func(*config.Config)) *Env {
 	}
 	t.Cleanup(func() { _ = a.Close() })
 	wakes := new(atomic.Int64)
+	events := a.NewFeed()
+	t.Cleanup(events.Close)
 	h := httpapi.Handler(httpapi.Options{
 		Client: a.DB.Client, Auth: a.Auth, Ready: a.DB.Ping, Log: log, Notify: a.Notify,
 		Wake:     func() { wakes.Add(1) },
@@ -68,6 +70,7 @@ func New(t testing.TB, mutate func(*config.Config)) *Env {
 		MaxDepth: cfg.HTTP.MaxDepth, MaxComplexity: cfg.HTTP.MaxComplexity,
 		MaxPageSize: cfg.HTTP.MaxPageSize, PageSize: cfg.HTTP.DefaultPageSize,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Feed:         events, Subscriptions: a.SubscriptionOptions(),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

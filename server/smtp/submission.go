@@ -13,6 +13,7 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/mail/message"
+	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 	"github.com/lightr-mail/lightr/server/netlimit"
@@ -107,6 +108,9 @@ type SubmissionBackend struct {
 	// Wake, when set, is called after a message was queued, to start its
 	// delivery now rather than at the workers' next poll.
 	Wake func()
+	// Notify hears of the message.queued events of each queued message,
+	// after its commit; nil tells no one.
+	Notify *notify.Hub
 }
 
 // Submission is the message submission server (RFC 6409) where accounts

@@ -150,6 +150,7 @@ func (ss *subSession) queue(ctx context.Context, m *outbox.Message) (*ent.Outbou
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	ss.srv.be.Notify.PublishEvents(m.Org)
 	return out, nil
 }
 
