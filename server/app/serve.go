@@ -91,6 +91,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		MaxPageSize:   c.HTTP.MaxPageSize,
 		PageSize:      c.HTTP.DefaultPageSize,
 		MaxBodyBytes:  c.HTTP.MaxBodyBytes,
+		Tracking:      a.trackingHTTP(mail.Tracking),
 		Feed:          events,
 		Subscriptions: a.SubscriptionOptions(),
 		Webhooks:      a.webhookPolicy(),
