@@ -126,6 +126,10 @@ func (c *Client) hostFailed(j *job, host, addr string, o outcome) {
 // its outcome, and otherwise why the address could not be used.
 func (c *Client) try(ctx context.Context, j *job, t target, a netip.Addr) (done bool, failure outcome) {
 	addr := net.JoinHostPort(a.String(), strconv.Itoa(t.port))
+	key := cacheKey(t.host, addr)
+	if s := c.cache.take(ctx, key); s != nil {
+		return c.transactOn(j, s, key)
+	}
 	s, e := c.open(ctx, t, a, true)
 	if e != nil && e.plainRetry {
 		c.hostFailed(j, t.host, addr, e.o)
@@ -140,8 +144,13 @@ func (c *Client) try(ctx context.Context, j *job, t target, a netip.Addr) (done 
 		}
 		return false, e.o
 	}
-	defer s.close()
+	return c.transactOn(j, s, key)
+}
 
+// transactOn runs j's transaction on s and then caches or closes s.
+func (c *Client) transactOn(j *job, s *session, key string) (bool, outcome) {
+	defer c.cache.put(key, s)
+	s.uses++
 	j.res.Host, j.res.TLS = s.host, s.tls
 	c.transact(j, s)
 	return true, outcome{}

@@ -125,11 +125,13 @@ type backend struct {
 	dataHang chan struct{} // when set, Data waits for it to close
 	got      []received
 	sessions int
+	conns    []*smtp.Conn
 }
 
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	b.mu.Lock()
 	b.sessions++
+	b.conns = append(b.conns, c)
 	b.mu.Unlock()
 	return &session{b: b, c: c}, nil
 }

@@ -171,6 +171,15 @@ type Options struct {
 	// Smarthost, when set, takes every message instead of the MX hosts.
 	Smarthost *Smarthost
 
+	// CacheIdle is how long a connection that ended a transaction cleanly
+	// is kept for the next message to the same address; zero means
+	// DefaultCacheIdle and a negative value turns the cache off. MaxReuse
+	// bounds the messages one connection carries (zero: DefaultMaxReuse)
+	// and MaxConnLife its age (zero: DefaultMaxConnLife).
+	CacheIdle   time.Duration
+	MaxReuse    int
+	MaxConnLife time.Duration
+
 	// Logger receives a Debug line for every host that could not be used;
 	// the outcome itself is returned, not logged. Nil discards. Message
 	// bodies and passwords are never logged.
@@ -195,11 +204,19 @@ func (o Options) LogValue() slog.Value {
 }
 
 // Client delivers messages to remote domains. It is safe for concurrent
-// use; every Deliver opens its own connection.
+// use: every Deliver has a connection of its own, new or from the cache of
+// connections that ended a transaction cleanly. Close empties the cache.
 type Client struct {
 	o      Options
 	log    *slog.Logger
 	dialer net.Dialer
+	cache  *connCache
+}
+
+// Close closes the cached connections; Deliver still works afterwards,
+// without the cache.
+func (c *Client) Close() {
+	c.cache.close()
 }
 
 // New returns a Client for o, with defaults filled in.
@@ -225,6 +242,9 @@ func New(o Options) (*Client, error) {
 	o.ConnectTimeout = orDefault(o.ConnectTimeout, DefaultConnectTimeout)
 	o.CommandTimeout = orDefault(o.CommandTimeout, DefaultCommandTimeout)
 	o.DataTimeout = orDefault(o.DataTimeout, DefaultDataTimeout)
+	if o.MaxReuse <= 0 {
+		o.MaxReuse = DefaultMaxReuse
+	}
 
 	log := o.Logger
 	if log == nil {
@@ -234,6 +254,7 @@ func New(o Options) (*Client, error) {
 		o:      o,
 		log:    log.With("component", "outbound"),
 		dialer: net.Dialer{Timeout: o.ConnectTimeout},
+		cache:  newConnCache(o.CacheIdle, o.MaxReuse, o.MaxConnLife),
 	}, nil
 }
 

@@ -33,6 +33,11 @@ type session struct {
 	// broken is set after a network error or timeout: the connection is
 	// in an unknown state and is closed without QUIT.
 	broken bool
+
+	// opened and uses are when the connection was opened and how many
+	// transactions it carried, for the connection cache.
+	opened time.Time
+	uses   int
 }
 
 // close ends the session politely when it can and closes the connection.
@@ -65,7 +70,7 @@ func (c *Client) open(ctx context.Context, t target, addr netip.Addr, useTLS boo
 	if err != nil {
 		return nil, &openError{o: netFailure("connect to "+hostport, err)}
 	}
-	s := &session{raw: raw, host: t.host}
+	s := &session{raw: raw, host: t.host, opened: time.Now()}
 	s.stop = context.AfterFunc(ctx, func() { _ = raw.Close() })
 	fail := func(e *openError) (*session, *openError) {
 		s.stop()

@@ -37,6 +37,10 @@ func (a *App) startOutbound(m *mailServices) (stop func(), err error) {
 	return func() {
 		cancel()
 		<-done
+		o.Remote.Close()
+		if o.Smarthost != nil {
+			o.Smarthost.Close()
+		}
 	}, nil
 }
 
@@ -68,7 +72,11 @@ func (a *App) senderOptions(m *mailServices) (sender.Options, error) {
 		DataTimeout:    c.DataTimeout,
 		TLS:            tlsPolicy(c.TLS),
 		RootCAs:        roots,
+		CacheIdle:      c.ConnectionCache,
 		Logger:         a.Log.With("component", "outbound"),
+	}
+	if c.ConnectionCache <= 0 {
+		base.CacheIdle = -1
 	}
 	remote, err := outbound.New(base)
 	if err != nil {

@@ -228,6 +228,8 @@ type Outbound struct {
 	CommandTimeout time.Duration `mapstructure:"command_timeout" check:"positive"`
 	// Time allowed to send the message and get the final reply.
 	DataTimeout time.Duration `mapstructure:"data_timeout" check:"positive"`
+	// How long an idle connection is kept for the next message to the same server; 0s turns reuse off.
+	ConnectionCache time.Duration `mapstructure:"connection_cache"`
 	// PEM CA certificates that verify remote servers and the smarthost; empty means the system's roots.
 	CAFile string `mapstructure:"ca_file" path:"true"`
 	// Relay that takes outbound mail instead of the recipients' mail exchangers.
@@ -407,14 +409,15 @@ func Default() *Config {
 				time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
 				time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour,
 			},
-			MaxAge:         120 * time.Hour,
-			PollInterval:   5 * time.Second,
-			Lease:          15 * time.Minute,
-			TLS:            "opportunistic",
-			ConnectTimeout: 30 * time.Second,
-			CommandTimeout: 5 * time.Minute,
-			DataTimeout:    10 * time.Minute,
-			Smarthost:      Smarthost{TLS: "starttls"},
+			MaxAge:          120 * time.Hour,
+			PollInterval:    5 * time.Second,
+			Lease:           15 * time.Minute,
+			TLS:             "opportunistic",
+			ConnectTimeout:  30 * time.Second,
+			CommandTimeout:  5 * time.Minute,
+			DataTimeout:     10 * time.Minute,
+			ConnectionCache: 2 * time.Second,
+			Smarthost:       Smarthost{TLS: "starttls"},
 		},
 		Webhooks: Webhooks{
 			Workers: 8,
