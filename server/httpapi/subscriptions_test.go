@@ -66,9 +66,12 @@ func dialWS(t testing.TB, e *servertest.Env, proto, bearer string) *wsClient {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(e.URL, "http")
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{proto}})
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{proto}})
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
+	}
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
 	}
 	conn.SetReadLimit(1 << 20)
 	c := &wsClient{t: t, conn: conn, proto: proto, msgs: make(chan wsMsg, 10000), closed: make(chan struct{})}
