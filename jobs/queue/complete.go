@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
-	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/outbound"
@@ -170,7 +170,8 @@ func completeOne(
 	return nil
 }
 
-// record writes one recipient's outcome and its DeliveryAttempt row.
+// record writes one recipient's outcome, its DeliveryAttempt row and its
+// event (write.go has the statements).
 func record(
 	ctx context.Context,
 	c *ent.Client,
@@ -181,68 +182,61 @@ func record(
 	next time.Time,
 	expired bool,
 ) (*Failure, error) {
-	upd := c.OutboundRecipient.UpdateOneID(rc.ID).
-		SetAttempts(rc.Attempts + 1).
-		SetRemoteMx(res.RemoteMX).
-		SetTLS(res.TLS).
-		SetLeaseOwner("").
-		ClearLeaseUntil()
+	now := time.Now().UTC()
 	var f *Failure
+	var status outboundrecipient.Status
+	var nextAt *time.Time
+	lastError := describe(res)
 	switch res.Status {
 	case outbound.StatusDelivered:
-		upd.SetStatus(outboundrecipient.StatusDelivered).SetLastError("").ClearNextAttemptAt()
+		status, lastError = outboundrecipient.StatusDelivered, ""
 	case outbound.StatusDeferred:
-		upd.SetLastError(describe(res))
 		if expired {
-			upd.SetStatus(outboundrecipient.StatusFailed).ClearNextAttemptAt()
+			status = outboundrecipient.StatusFailed
 			f = &Failure{Recipient: rc, Status: outbound.StatusFailed, Result: res, Expired: true}
 		} else {
-			upd.SetStatus(outboundrecipient.StatusDeferred).SetNextAttemptAt(next)
+			status, nextAt = outboundrecipient.StatusDeferred, &next
 		}
 	case outbound.StatusBounced, outbound.StatusFailed:
-		upd.SetStatus(outboundrecipient.Status(res.Status)).SetLastError(describe(res)).ClearNextAttemptAt()
+		status = outboundrecipient.Status(res.Status)
 		f = &Failure{Recipient: rc, Status: res.Status, Result: res}
 	default:
 		return nil, fmt.Errorf("queue: complete %s: unknown status %q", rc.Address, res.Status)
 	}
 	if current == outboundrecipient.StatusCanceled {
-		upd.SetStatus(outboundrecipient.StatusCanceled).ClearNextAttemptAt()
-		f = nil
+		status, nextAt, f = outboundrecipient.StatusCanceled, nil, nil
 	}
-	if err := upd.Exec(ctx); err != nil {
+	_, err := c.ExecContext(ctx, updateRecipient,
+		string(status), rc.Attempts+1, nullTime(nextAt), lastError, res.RemoteMX, res.TLS, now, string(rc.ID))
+	if err != nil {
 		return nil, fmt.Errorf("queue: update %s: %w", rc.Address, err)
 	}
-
-	att := c.DeliveryAttempt.Create().
-		SetOrganizationID(u.OrgID).
-		SetRecipientID(rc.ID).
-		SetResult(deliveryattempt.Result(res.Status)).
-		SetEnhancedCode(res.EnhancedCode).
-		SetResponse(res.Response).
-		SetRemoteMx(res.RemoteMX).
-		SetTLS(res.TLS).
-		SetDurationMs(max(res.Duration.Milliseconds(), 0))
+	var code any
 	if res.Code != 0 {
-		att.SetSMTPCode(res.Code)
+		code = res.Code
 	}
-	if err := att.Exec(ctx); err != nil {
+	_, err = c.ExecContext(ctx, insertAttempt,
+		string(pulid.New("att")), now, now, string(u.OrgID), string(rc.ID), string(res.Status), code,
+		res.EnhancedCode, res.Response, res.RemoteMX, res.TLS, max(res.Duration.Milliseconds(), 0))
+	if err != nil {
 		return nil, fmt.Errorf("queue: log attempt for %s: %w", rc.Address, err)
 	}
 	if current == outboundrecipient.StatusCanceled {
 		return nil, nil // its cancellation was logged
 	}
-	if err := event(c, u, rc, res, next, f).Exec(ctx); err != nil {
+	if err := appendEvent(ctx, c, u, rc, res, next, f, now); err != nil {
 		return nil, fmt.Errorf("queue: append event for %s: %w", rc.Address, err)
 	}
 	return f, nil
 }
 
-// event is the log entry of one recipient's outcome: message.delivered,
-// .deferred (with the next attempt), .bounced or .failed. A recipient
-// canceled while in flight gets none; its cancellation had one.
-func event(
-	c *ent.Client, u *Unit, rc Recipient, res outbound.RecipientResult, next time.Time, f *Failure,
-) *ent.EventCreate {
+// appendEvent logs one recipient's outcome: message.delivered, .deferred
+// (with the next attempt), .bounced or .failed. A recipient canceled while
+// in flight gets none; its cancellation had one.
+func appendEvent(
+	ctx context.Context, c *ent.Client, u *Unit, rc Recipient, res outbound.RecipientResult,
+	next time.Time, f *Failure, now time.Time,
+) error {
 	status := res.Status
 	if f != nil {
 		status = f.Status
@@ -267,17 +261,14 @@ func event(
 	if f != nil && f.Expired {
 		payload["expired"] = true
 	}
-	e := c.Event.Create().
-		SetOrganizationID(u.OrgID).
-		SetType("message." + string(status)).
-		SetDomainID(u.SenderDomain).
-		SetMessageID(u.MessageID).
-		SetRecipient(rc.Address).
-		SetPayload(payload)
-	if u.Account != "" {
-		e.SetAccountID(u.Account)
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return err
 	}
-	return e
+	_, err = c.ExecContext(ctx, insertEvent,
+		string(pulid.New("evt")), string(u.OrgID), "message."+string(status), string(u.SenderDomain),
+		nullString(string(u.Account)), string(u.MessageID), rc.Address, body, now)
+	return err
 }
 
 // describe is the last_error text of a result: "451 4.4.1 text".
