@@ -39,9 +39,10 @@ type result struct {
 // recording it spares the receiver a duplicate.
 func (d *Dispatcher) deliver(ctx context.Context, j job) {
 	ctx = context.WithoutCancel(ctx)
-	now := d.opts.Now()
-	res := d.post(ctx, j, now)
-	disabled, err := d.record(ctx, j, res, d.opts.Now())
+	res := d.post(ctx, j, d.opts.Now())
+	a := &attempt{j: j, res: res}
+	d.rec.record(a)
+	disabled, err := a.disabled, a.err
 
 	log := d.log.With("webhook_id", j.w.ID, "delivery_id", j.d.ID, "tenant_id", j.w.OrganizationID,
 		"event_type", j.d.EventType, "attempt", j.d.Attempts+1, "http_code", res.code,
@@ -101,53 +102,85 @@ func (d *Dispatcher) post(ctx context.Context, j job, now time.Time) result {
 	return res
 }
 
-// record writes the attempt's outcome, and disables the endpoint when it
-// has failed for too long, in one transaction. It reports whether it
-// disabled the endpoint.
-func (d *Dispatcher) record(ctx context.Context, j job, res result, now time.Time) (bool, error) {
+// attempt is one delivery attempt waiting to be recorded: the job and
+// its result in, whether it disabled the endpoint and the error out.
+type attempt struct {
+	j        job
+	res      result
+	disabled bool
+	err      error
+}
+
+// recordAll writes the outcomes of attempts in one transaction, and
+// disables endpoints that have failed for too long. An attempt whose
+// lease was lost gets errLeaseLost and changes nothing; any other error
+// rolls the batch back and is returned.
+func (d *Dispatcher) recordAll(ctx context.Context, attempts []*attempt, now time.Time) error {
 	now = now.UTC()
-	var disabled bool
-	err := inTx(ctx, d.db, "record", func(ctx context.Context, c *ent.Client) error {
-		cur, err := c.WebhookDelivery.Get(ctx, j.d.ID)
-		if ent.IsNotFound(err) {
-			return errLeaseLost // the endpoint was deleted meanwhile
-		}
-		if err != nil {
-			return err
-		}
-		if cur.LeaseOwner != d.owner || cur.LeaseUntil == nil || !cur.LeaseUntil.Equal(j.until) {
-			return errLeaseLost
-		}
-		attempts := cur.Attempts + 1
-		u := c.WebhookDelivery.UpdateOne(cur).
-			SetAttempts(attempts).
-			SetLastAttemptAt(now).
-			SetResponseCode(res.code).
-			SetLatencyMs(int(res.latency.Milliseconds())).
-			SetLastError(truncate(res.err, maxErrorLen)).
-			SetLeaseOwner("").
-			ClearLeaseUntil()
-		switch {
-		case res.err == "":
-			u.SetStatus(webhookdelivery.StatusDelivered).SetDeliveredAt(now).ClearNextAttemptAt()
-		case attempts >= d.opts.MaxAttempts || now.Sub(cur.CreatedAt) >= d.opts.MaxAge:
-			u.SetStatus(webhookdelivery.StatusFailed).ClearNextAttemptAt()
-		default:
-			u.SetNextAttemptAt(now.Add(d.opts.Schedule.Next(attempts, rand.Float64())))
-		}
-		if err := u.Exec(ctx); err != nil {
-			return fmt.Errorf("update delivery %s: %w", cur.ID, err)
-		}
-		if res.err == "" {
-			return d.succeeded(ctx, c, j)
-		}
-		disabled, err = d.failed(ctx, c, j, res, now)
-		return err
-	})
-	if err == nil {
-		d.count(res, disabled)
+	for _, a := range attempts {
+		a.disabled, a.err = false, nil
 	}
-	return disabled, err
+	err := inTx(ctx, d.db, "record", func(ctx context.Context, c *ent.Client) error {
+		for _, a := range attempts {
+			disabled, err := d.recordOne(ctx, c, a.j, a.res, now)
+			if errors.Is(err, errLeaseLost) {
+				a.err = err
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			a.disabled = disabled
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range attempts {
+		if a.err == nil {
+			d.count(a.res, a.disabled)
+		}
+	}
+	return nil
+}
+
+// recordOne writes one attempt's outcome inside the transaction of c.
+func (d *Dispatcher) recordOne(ctx context.Context, c *ent.Client, j job, res result, now time.Time) (bool, error) {
+	cur, err := c.WebhookDelivery.Get(ctx, j.d.ID)
+	if ent.IsNotFound(err) {
+		return false, errLeaseLost // the endpoint was deleted meanwhile
+	}
+	if err != nil {
+		return false, err
+	}
+	if cur.LeaseOwner != d.owner || cur.LeaseUntil == nil || !cur.LeaseUntil.Equal(j.until) {
+		return false, errLeaseLost
+	}
+	attempts := cur.Attempts + 1
+	u := c.WebhookDelivery.UpdateOne(cur).
+		SetAttempts(attempts).
+		SetLastAttemptAt(now).
+		SetResponseCode(res.code).
+		SetLatencyMs(int(res.latency.Milliseconds())).
+		SetLastError(truncate(res.err, maxErrorLen)).
+		SetLeaseOwner("").
+		ClearLeaseUntil()
+	switch {
+	case res.err == "":
+		u.SetStatus(webhookdelivery.StatusDelivered).SetDeliveredAt(now).ClearNextAttemptAt()
+	case attempts >= d.opts.MaxAttempts || now.Sub(cur.CreatedAt) >= d.opts.MaxAge:
+		u.SetStatus(webhookdelivery.StatusFailed).ClearNextAttemptAt()
+	default:
+		u.SetNextAttemptAt(now.Add(d.opts.Schedule.Next(attempts, rand.Float64())))
+	}
+	if err := u.Exec(ctx); err != nil {
+		return false, fmt.Errorf("update delivery %s: %w", cur.ID, err)
+	}
+	if res.err == "" {
+		return false, d.succeeded(ctx, c, j)
+	}
+	return d.failed(ctx, c, j, res, now)
 }
 
 // succeeded clears the endpoint's failure count, if it has one.

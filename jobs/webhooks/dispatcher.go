@@ -74,6 +74,7 @@ type Dispatcher struct {
 	owner string
 	wake  chan struct{}
 	ready chan struct{} // new deliveries were queued
+	rec   *recorder     // set by Run
 
 	mu     sync.Mutex
 	active int
@@ -165,19 +166,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 	sub := d.opts.Notify.Subscribe(notify.AllEvents)
 	defer sub.Close()
+	d.rec = d.startRecorder()
+	defer d.rec.stop() // after wg.Wait below: the workers record to the end
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	done := make(chan struct{}, d.opts.Workers)
 	tick := time.NewTicker(d.opts.PollInterval)
 	defer tick.Stop()
 
+	// A claim waits until a quarter of the workers are free (or none is
+	// busy), so that one claim transaction serves several deliveries.
+	batch := max(1, d.opts.Workers/4)
 	fan, more := true, true
 	for {
 		if fan && ctx.Err() == nil {
 			fan = d.fanOutAll(sys)
 			more = true
 		}
-		if more && ctx.Err() == nil {
+		d.mu.Lock()
+		free, active := d.opts.Workers-d.active, d.active
+		d.mu.Unlock()
+		if more && ctx.Err() == nil && free > 0 && (free >= batch || active == 0) {
 			more = d.claim(sys, &wg, done)
 		}
 		select {
@@ -187,6 +196,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.mu.Lock()
 			d.active--
 			d.mu.Unlock()
+			more = true // its slot is free, and retries may have come due
 		case <-sub.C:
 			fan = true
 		case <-d.wake:
