@@ -196,18 +196,38 @@ func (s *Sender) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.opts.PollInterval)
 	defer tick.Stop()
 
-	// backlog: the last claim filled every free worker, so more may be
-	// due; kick: new mail was queued, the poll interval passed, or a unit
-	// finished, which may lift the per-domain cap that held others back.
-	// A claim waits until a quarter of the workers are free (or none is
-	// busy), so that one claim transaction serves several units.
-	batch := max(1, s.opts.Workers/4)
+	// Units are claimed ahead of the workers, up to twice their number in
+	// hand, so that one claim transaction serves many units; the ones not
+	// yet started are released when Run stops. backlog: the last claim got
+	// all it asked for, so more may be due; kick: new mail was queued, the
+	// poll interval passed, or a unit finished, which may lift the
+	// per-domain cap that held others back.
+	var ready []queue.Unit
+	defer func() { s.releaseAll(ready) }()
+	inHand := 2 * s.opts.Workers
 	backlog, kick := true, false
 	for {
 		free, active := s.occupancy()
-		if ctx.Err() == nil && free > 0 && (backlog || kick) && (free >= batch || active == 0) {
-			backlog = s.claim(ctx, work, &wg, done, free)
+		for ; free > 0 && len(ready) > 0; ready = ready[1:] {
+			if u := ready[0]; u.LeaseUntil.Sub(s.opts.Now()) < s.opts.Lease/2 {
+				// Waited too long in hand: its lease might run out
+				// before a slow delivery ends. Claim it afresh later.
+				s.releaseAll([]queue.Unit{u})
+				continue
+			}
+			s.start(work, &wg, done, ready[0])
+			active++
+			free--
+		}
+		want := inHand - active - len(ready)
+		if ctx.Err() == nil && (backlog || kick) && (want >= s.opts.Workers || active == 0 && len(ready) == 0) {
+			var units []queue.Unit
+			units, backlog = s.claim(ctx, want)
+			ready = append(ready, units...)
 			kick = false
+			if len(units) > 0 {
+				continue // start them
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -233,28 +253,38 @@ func (s *Sender) occupancy() (free, active int) {
 	return s.opts.Workers - s.active, s.active
 }
 
-// claim leases units for the free workers and starts them. It reports
-// whether every free worker got one, in which case more may be due.
-func (s *Sender) claim(ctx, work context.Context, wg *sync.WaitGroup, done chan<- struct{}, free int) bool {
+// claim leases up to n units. It reports whether it got n, in which
+// case more may be due.
+func (s *Sender) claim(ctx context.Context, n int) ([]queue.Unit, bool) {
 	units, err := queue.Claim(rule.SystemContext(ctx), s.client, s.owner, s.opts.Now(), s.opts.Lease,
-		free, s.opts.PerDomain)
+		n, s.opts.PerDomain)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("claim", "err", err)
 		}
-		return false
+		return nil, false
 	}
+	s.count(func(st *Stats) { st.Claimed += uint64(len(units)) })
+	return units, len(units) == n
+}
+
+// start sends u on a worker of its own.
+func (s *Sender) start(work context.Context, wg *sync.WaitGroup, done chan<- struct{}, u queue.Unit) {
 	s.mu.Lock()
-	s.active += len(units)
-	s.stats.Claimed += uint64(len(units))
+	s.active++
 	s.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.send(work, &u)
+		done <- struct{}{}
+	}()
+}
+
+// releaseAll gives back units claimed but never started.
+func (s *Sender) releaseAll(units []queue.Unit) {
+	ctx := rule.SystemContext(context.Background())
 	for i := range units {
-		wg.Add(1)
-		go func(u *queue.Unit) {
-			defer wg.Done()
-			s.send(work, u)
-			done <- struct{}{}
-		}(&units[i])
+		s.release(ctx, &units[i], s.log)
 	}
-	return len(units) == free
 }
