@@ -109,6 +109,7 @@ type measurement struct {
 	server0, server1   procStat
 	peakRSS            int64
 	client0, client1   time.Duration
+	psi0, psi1         time.Duration
 	drained            bool
 	drainTime          time.Duration
 	goroutines, cpus   int
@@ -143,7 +144,7 @@ func measure(o options, srv *server) (*measurement, error) {
 
 	pid := srv.cmd.Process.Pid
 	m.server0, _ = readProc(pid)
-	m.client0 = selfCPU()
+	m.client0, m.psi0 = selfCPU(), cpuPressure()
 	m.start = time.Since(m.clock).Nanoseconds()
 	sampling, sampled := make(chan struct{}), make(chan struct{})
 	go func() { m.sampleRSS(pid, sampling); close(sampled) }()
@@ -151,11 +152,11 @@ func measure(o options, srv *server) (*measurement, error) {
 	m.gen.run(ctx, rate, o.dur)
 	m.end = time.Since(m.clock).Nanoseconds()
 	m.server1, _ = readProc(pid)
-	m.client1 = selfCPU()
+	m.client1, m.psi1 = selfCPU(), cpuPressure()
 	m.load = loadAvg()
 
 	t = time.Now()
-	m.drained = m.drain(60 * time.Second)
+	m.drained = m.drain(90 * time.Second)
 	m.drainTime = time.Since(t)
 	close(sampling)
 	<-sampled

@@ -138,7 +138,9 @@ func (m *measurement) print(o options, evs map[int64]*logged, all, lower, upper 
 	cliCPU := m.client1 - m.client0
 	fmt.Printf("subscribers=%d rate=%.0f events/s (%.1f sendEmail/s) window=%v warmup=%v cpus=%d\n",
 		o.subs, o.eventsPerSec, o.eventsPerSec/float64(o.perSend), window.Round(time.Millisecond), o.warmup, m.cpus)
-	fmt.Printf("load average: %s before, %s at the end of the window\n", m.loadBefore, m.load)
+	fmt.Printf("load average: %s before, %s at the end of the window; some task (ours too) waited for a CPU "+
+		"%.0f%% of the window (/proc/pressure/cpu)\n", m.loadBefore, m.load,
+		100*float64(m.psi1-m.psi0)/float64(window))
 	fmt.Printf("sendEmail: %d in the window (%.1f/s), %d failed; events committed in window+drain: %d "+
 		"(%.1f/s over the window)\n", sends, float64(sends)/window.Seconds(), m.gen.failed.Load(), len(evs),
 		float64(len(evs))/window.Seconds())

@@ -182,6 +182,16 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// cpuPressure is the time some task on the machine waited for a CPU
+// (/proc/pressure/cpu, "some total", in µs), or 0 without PSI.
+func cpuPressure() time.Duration {
+	b, _ := os.ReadFile("/proc/pressure/cpu")
+	line, _, _ := strings.Cut(string(b), "\n")
+	_, total, _ := strings.Cut(line, "total=")
+	us, _ := strconv.ParseInt(strings.TrimSpace(total), 10, 64)
+	return time.Duration(us) * time.Microsecond
+}
+
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
