@@ -30,7 +30,7 @@
 #
 # Environment: N (10000), SIZE (4096), ROUNDS (3), RCPT_DOMAINS (50),
 # WORKERS and PER_DOMAIN (Lightr's outbound.workers and max_per_domain;
-# empty keeps the defaults, 16 and 8), TIMEOUT (600), PROFILE=FILE (one
+# empty keeps the defaults, 32 and 20), TIMEOUT (600), PROFILE=FILE (one
 # more Lightr run under bench/smtpaccept/profserve, CPU profile to FILE),
 # KEEP=1 keeps the temporary directory.
 set -euo pipefail
@@ -305,7 +305,7 @@ log "nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
   echo "code $REV, $(go version | cut -d' ' -f3), postfix $(postconf -h mail_version)," \
     "opendkim $(opendkim -V 2>&1 | sed -n 's/^opendkim: OpenDKIM Filter v//p')"
   echo "machine nproc=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "N=$N SIZE=$SIZE RCPT_DOMAINS=$RCPT_DOMAINS workers=${WORKERS:-16} per_domain=${PER_DOMAIN:-8}"
+  echo "N=$N SIZE=$SIZE RCPT_DOMAINS=$RCPT_DOMAINS workers=${WORKERS:-32} per_domain=${PER_DOMAIN:-20}"
   echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$RESULTS"
 

@@ -8,21 +8,27 @@ import (
 	"github.com/lightr-mail/lightr/jobs/queue"
 )
 
-// maxRecordBatch is the most outcomes one transaction records.
-const maxRecordBatch = 64
+// maxRecordBatch is the most outcomes one transaction records, and
+// maxPending the most that may wait for the recorder before a worker
+// handing in one more blocks.
+const (
+	maxRecordBatch = 128
+	maxPending     = 256
+)
 
-// pendingOutcome is an outcome waiting for the recorder, and the channel
-// its worker waits on.
+// pendingOutcome is an outcome waiting for the recorder, and what to do
+// once it is written.
 type pendingOutcome struct {
 	out  *queue.Outcome
-	done chan struct{}
+	then func(*queue.Outcome)
 }
 
 // recorder writes the workers' outcomes with group commit: each
 // transaction records whatever finished while the previous one committed,
 // so that a busy sender pays one commit, with its fsync, for many
-// deliveries instead of one each. A worker waits until its outcome is
-// recorded, so a unit holds its worker, and its lease, until then.
+// deliveries instead of one each. A worker hands its outcome in and takes
+// the next unit; the unit keeps its lease until the outcome is written,
+// so nobody else sends it meanwhile.
 type recorder struct {
 	s    *Sender
 	in   chan *pendingOutcome
@@ -31,20 +37,22 @@ type recorder struct {
 }
 
 func (s *Sender) startRecorder() *recorder {
-	r := &recorder{s: s, in: make(chan *pendingOutcome), quit: make(chan struct{}), done: make(chan struct{})}
+	r := &recorder{
+		s: s, in: make(chan *pendingOutcome, maxPending),
+		quit: make(chan struct{}), done: make(chan struct{}),
+	}
 	go r.run()
 	return r
 }
 
-// record hands o to the recorder and waits until it is written; o.Err
-// and o.Failures then tell what became of it.
-func (r *recorder) record(o *queue.Outcome) {
-	p := &pendingOutcome{out: o, done: make(chan struct{})}
-	r.in <- p
-	<-p.done
+// submit hands o to the recorder, which calls then once o is written (or
+// failed: o.Err says), from its own goroutine.
+func (r *recorder) submit(o *queue.Outcome, then func(*queue.Outcome)) {
+	r.in <- &pendingOutcome{out: o, then: then}
 }
 
-// stop ends the recorder once no worker is left to call record.
+// stop writes what is still waiting and ends the recorder, once no worker
+// is left to call submit.
 func (r *recorder) stop() {
 	close(r.quit)
 	<-r.done
@@ -58,7 +66,12 @@ func (r *recorder) run() {
 		case p := <-r.in:
 			batch = append(batch, p)
 		case <-r.quit:
-			return
+			select {
+			case p := <-r.in: // the last ones, handed in before stop
+				batch = append(batch, p)
+			default:
+				return
+			}
 		}
 	fill:
 		for len(batch) < maxRecordBatch {
@@ -71,7 +84,7 @@ func (r *recorder) run() {
 		}
 		r.write(batch)
 		for _, p := range batch {
-			close(p.done)
+			p.then(p.out)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
@@ -49,21 +50,29 @@ func (s *Sender) send(ctx context.Context, u *queue.Unit) {
 		}
 	}
 
-	// Record the outcome even when shutting down: it happened.
-	out := &queue.Outcome{Unit: u, Results: results}
-	s.rec.record(out)
-	failures, err := out.Failures, out.Err
+	// Record the outcome even when shutting down: it happened. The
+	// worker moves on at once (the unit stays leased until the outcome is
+	// written); the recorder writes it with others and then calls back.
+	s.rec.submit(&queue.Outcome{Unit: u, Results: results}, func(out *queue.Outcome) {
+		s.recorded(out, log)
+	})
+}
+
+// recorded reports an outcome the recorder has written (or failed to):
+// the events to their readers, the counters, and a line per recipient.
+func (s *Sender) recorded(out *queue.Outcome, log *slog.Logger) {
+	u, results := out.Unit, out.Results
 	switch {
-	case errors.Is(err, queue.ErrLeaseLost):
+	case errors.Is(out.Err, queue.ErrLeaseLost):
 		s.count(func(st *Stats) { st.LeaseLost++ })
 		log.Warn("lease lost before the outcome was recorded; another worker has the unit")
 		return
-	case err != nil:
-		log.Error("record outcome", "err", err)
+	case out.Err != nil:
+		log.Error("record outcome", "err", out.Err)
 		return
 	}
 	s.opts.Notify.PublishEvents(u.OrgID)
-	if len(failures) > 0 {
+	if len(out.Failures) > 0 {
 		s.Wake() // for the bounce queued with them
 	}
 	s.count(func(st *Stats) {

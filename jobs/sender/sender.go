@@ -22,7 +22,7 @@ import (
 
 // Options configure a Sender.
 type Options struct {
-	// Workers is the most units in flight at once; zero means 16.
+	// Workers is the most units in flight at once; zero means 32.
 	Workers int
 	// PerDomain is the most units of one destination domain in flight at
 	// once, over every process; zero means no limit.
@@ -107,7 +107,7 @@ func New(client *ent.Client, st *store.Store, o Options) (*Sender, error) {
 		return nil, fmt.Errorf("sender: a local deliverer is required")
 	}
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 32
 	}
 	if o.Lease <= 0 {
 		o.Lease = 15 * time.Minute

@@ -403,8 +403,8 @@ func Default() *Config {
 		},
 		Outbound: Outbound{
 			MXPort:       25,
-			Workers:      16,
-			MaxPerDomain: 8,
+			Workers:      32,
+			MaxPerDomain: 20,
 			RetrySchedule: []time.Duration{
 				time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
 				time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour,
