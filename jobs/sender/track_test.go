@@ -36,12 +36,13 @@ func TestSender_Tracked(t *testing.T) {
 	check(t, f.db.Domain.UpdateOne(f.domain).SetTrackingHost("t.acme.test").Exec(sys))
 	sg, err := track.NewSigner(bytes.Repeat([]byte{1}, track.KeySize))
 	check(t, err)
-	s := f.start(t, func(o *sender.Options) {
-		o.Tracking = sender.Tracking{Signer: sg, BaseURL: "http://unused.test"}
-	})
+	// Tracking is switched on before any worker runs, which could
+	// otherwise claim the message first.
 	m := f.queue(t, nil, "alice@acme.test", trackedHTML, "carol@remote.test", "dave@remote.test")
 	check(t, f.db.OutboundMessage.UpdateOne(m).SetTrackOpens(true).SetTrackClicks(true).Exec(sys))
-	s.Wake()
+	f.start(t, func(o *sender.Options) {
+		o.Tracking = sender.Tracking{Signer: sg, BaseURL: "http://unused.test"}
+	})
 	f.waitStatus(t, m, "carol@remote.test", outboundrecipient.StatusDelivered)
 	f.waitStatus(t, m, "dave@remote.test", outboundrecipient.StatusDelivered)
 
