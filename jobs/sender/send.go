@@ -53,7 +53,7 @@ func (s *Sender) send(ctx context.Context, u *queue.Unit) {
 	// Record the outcome even when shutting down: it happened. The
 	// worker moves on at once (the unit stays leased until the outcome is
 	// written); the recorder writes it with others and then calls back.
-	s.rec.submit(&queue.Outcome{Unit: u, Results: results}, func(out *queue.Outcome) {
+	s.rec.Submit(&queue.Outcome{Unit: u, Results: results}, func(out *queue.Outcome) {
 		s.recorded(out, log)
 	})
 }

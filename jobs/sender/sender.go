@@ -12,6 +12,7 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/jobs/batch"
 	"github.com/lightr-mail/lightr/jobs/queue"
 	"github.com/lightr-mail/lightr/mail/delivery"
 	"github.com/lightr-mail/lightr/mail/message"
@@ -80,7 +81,7 @@ type Sender struct {
 	wake   chan struct{}
 	keys   *keyCache
 	owner  string
-	rec    *recorder // set by Run
+	rec    *batch.Committer[*queue.Outcome] // set by Run
 
 	mu     sync.Mutex
 	stats  Stats
@@ -189,7 +190,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 
 	s.rec = s.startRecorder()
-	defer s.rec.stop() // after wg.Wait below: the workers use it to the end
+	defer s.rec.Stop() // after wg.Wait below: the workers use it to the end
 
 	var wg sync.WaitGroup
 	done := make(chan struct{}, s.opts.Workers)

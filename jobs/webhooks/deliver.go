@@ -41,7 +41,9 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 	ctx = context.WithoutCancel(ctx)
 	res := d.post(ctx, j, d.opts.Now())
 	a := &attempt{j: j, res: res}
-	d.rec.record(a)
+	recorded := make(chan struct{})
+	d.rec.Submit(a, func(*attempt) { close(recorded) })
+	<-recorded
 	disabled, err := a.disabled, a.err
 
 	log := d.log.With("webhook_id", j.w.ID, "delivery_id", j.d.ID, "tenant_id", j.w.OrganizationID,

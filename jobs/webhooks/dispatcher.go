@@ -13,6 +13,7 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/jobs/batch"
 	"github.com/lightr-mail/lightr/jobs/queue"
 	"github.com/lightr-mail/lightr/mail/notify"
 )
@@ -73,8 +74,8 @@ type Dispatcher struct {
 	log   *slog.Logger
 	owner string
 	wake  chan struct{}
-	ready chan struct{} // new deliveries were queued
-	rec   *recorder     // set by Run
+	ready chan struct{}              // new deliveries were queued
+	rec   *batch.Committer[*attempt] // set by Run
 
 	mu     sync.Mutex
 	active int
@@ -167,7 +168,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	sub := d.opts.Notify.Subscribe(notify.AllEvents)
 	defer sub.Close()
 	d.rec = d.startRecorder()
-	defer d.rec.stop() // after wg.Wait below: the workers record to the end
+	defer d.rec.Stop() // after wg.Wait below: the workers record to the end
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	done := make(chan struct{}, d.opts.Workers)

@@ -4,81 +4,27 @@ import (
 	"context"
 
 	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/jobs/batch"
 )
 
-// maxRecordBatch is the most attempts one transaction records.
-const maxRecordBatch = 64
+// The recorder's limits: the most attempts one transaction records, and
+// the most that may wait before a worker handing in one more blocks.
+const (
+	maxRecordBatch = 64
+	maxPending     = 128
+)
 
-// recorder writes the workers' attempts with group commit: each
-// transaction records whatever finished while the previous one committed,
-// so that many deliveries share one commit and its fsync. A worker waits
-// until its attempt is recorded, keeping its slot and its lease till then.
-type recorder struct {
-	d    *Dispatcher
-	in   chan *pendingAttempt
-	quit chan struct{}
-	done chan struct{}
+// startRecorder returns the group committer of the workers' attempts. A
+// worker waits until its attempt is recorded (deliver), keeping its slot
+// and its lease till then.
+func (d *Dispatcher) startRecorder() *batch.Committer[*attempt] {
+	return batch.Start(maxRecordBatch, maxPending, d.writeAttempts)
 }
 
-type pendingAttempt struct {
-	a    *attempt
-	done chan struct{}
-}
-
-func (d *Dispatcher) startRecorder() *recorder {
-	r := &recorder{d: d, in: make(chan *pendingAttempt), quit: make(chan struct{}), done: make(chan struct{})}
-	go r.run()
-	return r
-}
-
-// record hands a to the recorder and waits until it is written.
-func (r *recorder) record(a *attempt) {
-	p := &pendingAttempt{a: a, done: make(chan struct{})}
-	r.in <- p
-	<-p.done
-}
-
-// stop ends the recorder once no worker is left to call record.
-func (r *recorder) stop() {
-	close(r.quit)
-	<-r.done
-}
-
-func (r *recorder) run() {
-	defer close(r.done)
-	for {
-		var batch []*pendingAttempt
-		select {
-		case p := <-r.in:
-			batch = append(batch, p)
-		case <-r.quit:
-			return
-		}
-	fill:
-		for len(batch) < maxRecordBatch {
-			select {
-			case p := <-r.in:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
-		r.write(batch)
-		for _, p := range batch {
-			close(p.done)
-		}
-	}
-}
-
-// write records batch in one transaction or, when that fails, each
+// writeAttempts records all in one transaction or, when that fails, each
 // attempt in its own, so that one bad attempt cannot hold up the others.
-func (r *recorder) write(batch []*pendingAttempt) {
+func (d *Dispatcher) writeAttempts(all []*attempt) {
 	ctx := rule.SystemContext(context.Background())
-	d := r.d
-	all := make([]*attempt, len(batch))
-	for i, p := range batch {
-		all[i] = p.a
-	}
 	err := d.recordAll(ctx, all, d.opts.Now())
 	if err == nil {
 		return
