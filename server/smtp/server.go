@@ -3,11 +3,9 @@ package smtp
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -19,8 +17,9 @@ import (
 	"github.com/lightr-mail/lightr/server/netlimit"
 )
 
-// Options configure a Server. Zero limits take the defaults of
-// server/config.
+// Options configure a Server, and the part of a Submission server's
+// configuration that is the same (SubmissionOptions embeds it). Zero
+// limits take the defaults of server/config.
 type Options struct {
 	// Hostname is announced in the greeting and in Received headers, and
 	// is the authserv-id of Authentication-Results.
@@ -41,40 +40,12 @@ type Options struct {
 	// the server answers 421 and closes it.
 	MaxErrors int
 	// Trusted lists networks whose clients are not limited per address
-	// and not rejected for DMARC.
+	// (and, on the MX, not rejected for DMARC).
 	Trusted netlimit.Networks
 	// Parse bounds the parsing work spent on one message.
 	Parse message.Limits
 	// Log receives one line per connection and per message.
 	Log *slog.Logger
-}
-
-func (o *Options) setDefaults() {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 25 << 20
-	}
-	def(&o.MaxRecipients, 100)
-	def(&o.MaxLineLength, 2000)
-	def(&o.MaxConnections, 1000)
-	def(&o.MaxConnectionsPerIP, 20)
-	def(&o.MaxErrors, 10)
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = 5 * time.Minute
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = time.Minute
-	}
-	if o.Hostname == "" {
-		o.Hostname = "localhost"
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
 }
 
 // Server is the inbound SMTP server.
@@ -91,7 +62,7 @@ type Server struct {
 // New returns a Server that looks recipients up through client, verifies
 // senders with v and stores messages with d.
 func New(o Options, client *ent.Client, d *delivery.Deliverer, v *verify.Verifier) *Server {
-	o.setDefaults()
+	o.setDefaults(1000)
 	s := &Server{
 		opts:      o,
 		client:    client,
@@ -100,39 +71,14 @@ func New(o Options, client *ent.Client, d *delivery.Deliverer, v *verify.Verifie
 		log:       o.Log.With("component", "smtp"),
 		ids:       netlimit.NewIDs(),
 	}
-	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
-	gs.Domain = o.Hostname
-	gs.TLSConfig = o.TLS
-	gs.MaxMessageBytes = o.MaxMessageBytes
-	gs.MaxRecipients = o.MaxRecipients
-	gs.MaxLineLength = o.MaxLineLength
-	gs.ReadTimeout = o.ReadTimeout
-	gs.WriteTimeout = o.WriteTimeout
-	gs.EnableSMTPUTF8 = true
-	gs.ErrorLog = slogPrinter{s.log}
+	gs := o.newGoSMTP(gosmtp.BackendFunc(s.newSession), s.log)
 	s.smtp = gs
 	return s
 }
 
 // Serve accepts connections on l until Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	ll := netlimit.New(l, netlimit.Options{
-		Max:     s.opts.MaxConnections,
-		PerIP:   s.opts.MaxConnectionsPerIP,
-		Trusted: s.opts.Trusted.Contains,
-		// RFC 5321 §3.8: a server that cannot take the session says 421.
-		Refuse: func(c net.Conn, reason string) {
-			_, _ = c.Write([]byte("421 4.7.0 " + s.opts.Hostname + " " + reason + "\r\n"))
-		},
-		Refused: func(ip netip.Addr, reason string) {
-			s.log.Warn("connection refused", "remote_ip", ip.String(), "reason", reason)
-		},
-	})
-	err := s.smtp.Serve(ll)
-	if errors.Is(err, gosmtp.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return serve(s.smtp, s.opts.limit(l, s.log))
 }
 
 // Shutdown stops accepting connections and waits for open sessions to end

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/lightr-mail/lightr/ent"
-	"github.com/lightr-mail/lightr/mail/message"
 	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
@@ -22,29 +20,15 @@ import (
 // SubmissionOptions configure a Submission server. Zero limits take the
 // defaults of server/config.
 type SubmissionOptions struct {
-	// Hostname is announced in the greeting, in Received fields and in
-	// the Message-IDs the server adds.
-	Hostname string
-	// TLS serves STARTTLS on Serve and implicit TLS on ServeTLS. Without
-	// it no client can authenticate, unless AllowInsecureAuth is set.
-	TLS *tls.Config
+	// Options are the listener's settings, as for the MX: Hostname is
+	// also the domain of the Message-IDs the server adds; TLS serves
+	// STARTTLS on Serve and implicit TLS on ServeTLS (without it no client
+	// can authenticate, unless AllowInsecureAuth is set); Trusted clients
+	// are limited neither in connections nor in failed AUTHs.
+	Options
 	// AllowInsecureAuth lets clients authenticate over plain TCP; for
 	// development on loopback only.
 	AllowInsecureAuth bool
-	// MaxMessageBytes is the SIZE limit (RFC 1870).
-	MaxMessageBytes int64
-	// MaxRecipients is the most RCPT TO accepted per message.
-	MaxRecipients int
-	// MaxLineLength is the longest command line accepted.
-	MaxLineLength int
-	// ReadTimeout and WriteTimeout bound each read and write.
-	ReadTimeout, WriteTimeout time.Duration
-	// MaxConnections and MaxConnectionsPerIP bound concurrent sessions,
-	// per listener.
-	MaxConnections, MaxConnectionsPerIP int
-	// MaxErrors is how many rejected commands a session may have before
-	// the server answers 421 and closes it.
-	MaxErrors int
 	// MaxAuthFailures failed AUTHs from one client address, or for one
 	// account, within AuthFailureWindow block further tries (454 4.7.0).
 	MaxAuthFailures   int
@@ -52,47 +36,18 @@ type SubmissionOptions struct {
 	// AuthFailureDelay is how long a failed AUTH waits before its answer;
 	// zero means one second, negative none (tests).
 	AuthFailureDelay time.Duration
-	// Trusted lists networks whose clients are not limited per address,
-	// neither in connections nor in failed AUTHs.
-	Trusted netlimit.Networks
-	// Parse bounds the parsing work spent on one message.
-	Parse message.Limits
-	// Log receives one line per connection, AUTH and message.
-	Log *slog.Logger
 }
 
 func (o *SubmissionOptions) setDefaults() {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
+	o.Options.setDefaults(500)
+	if o.MaxAuthFailures <= 0 {
+		o.MaxAuthFailures = 10
 	}
-	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 25 << 20
-	}
-	def(&o.MaxRecipients, 100)
-	def(&o.MaxLineLength, 2000)
-	def(&o.MaxConnections, 500)
-	def(&o.MaxConnectionsPerIP, 20)
-	def(&o.MaxErrors, 10)
-	def(&o.MaxAuthFailures, 10)
 	if o.AuthFailureWindow <= 0 {
 		o.AuthFailureWindow = 15 * time.Minute
 	}
 	if o.AuthFailureDelay == 0 {
 		o.AuthFailureDelay = time.Second
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = 5 * time.Minute
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = time.Minute
-	}
-	if o.Hostname == "" {
-		o.Hostname = "localhost"
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -139,20 +94,11 @@ func NewSubmission(o SubmissionOptions, b SubmissionBackend) *Submission {
 		ids:      netlimit.NewIDs(),
 		failures: netlimit.NewThrottle(o.MaxAuthFailures, o.AuthFailureWindow),
 	}
-	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
-	gs.Domain = o.Hostname
-	gs.TLSConfig = o.TLS
-	gs.MaxMessageBytes = o.MaxMessageBytes
-	gs.MaxRecipients = o.MaxRecipients
-	gs.MaxLineLength = o.MaxLineLength
-	gs.ReadTimeout = o.ReadTimeout
-	gs.WriteTimeout = o.WriteTimeout
-	gs.EnableSMTPUTF8 = true
+	gs := o.newGoSMTP(gosmtp.BackendFunc(s.newSession), s.log)
 	// go-smtp would answer AUTH before TLS with 523 5.7.10 and hide it
 	// from EHLO; the session decides instead, so that the answer is RFC
 	// 4954's 538 5.7.11 (see subSession.Auth).
 	gs.AllowInsecureAuth = true
-	gs.ErrorLog = slogPrinter{s.log}
 	s.smtp = gs
 	return s
 }
@@ -160,7 +106,7 @@ func NewSubmission(o SubmissionOptions, b SubmissionBackend) *Submission {
 // Serve accepts connections on l, which offers STARTTLS (port 587), until
 // Shutdown or Close.
 func (s *Submission) Serve(l net.Listener) error {
-	return s.serve(s.limit(l))
+	return serve(s.smtp, s.opts.limit(l, s.log))
 }
 
 // ServeTLS accepts connections on l, which speaks TLS from the first byte
@@ -169,31 +115,7 @@ func (s *Submission) ServeTLS(l net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("smtp: implicit TLS needs a TLS configuration")
 	}
-	return s.serve(tls.NewListener(s.limit(l), s.opts.TLS))
-}
-
-func (s *Submission) serve(l net.Listener) error {
-	err := s.smtp.Serve(l)
-	if errors.Is(err, gosmtp.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// limit bounds l's connections, in total and per client address.
-func (s *Submission) limit(l net.Listener) net.Listener {
-	return netlimit.New(l, netlimit.Options{
-		Max:     s.opts.MaxConnections,
-		PerIP:   s.opts.MaxConnectionsPerIP,
-		Trusted: s.opts.Trusted.Contains,
-		// RFC 5321 §3.8: a server that cannot take the session says 421.
-		Refuse: func(c net.Conn, reason string) {
-			_, _ = c.Write([]byte("421 4.7.0 " + s.opts.Hostname + " " + reason + "\r\n"))
-		},
-		Refused: func(ip netip.Addr, reason string) {
-			s.log.Warn("connection refused", "remote_ip", ip.String(), "reason", reason)
-		},
-	})
+	return serve(s.smtp, tls.NewListener(s.opts.limit(l, s.log), s.opts.TLS))
 }
 
 // Shutdown stops accepting connections and waits for open sessions to end

@@ -61,9 +61,7 @@ func startSubmission(t testing.TB, tune func(*smtp.SubmissionOptions)) *subEnv {
 		t.Fatal(err)
 	}
 	o := smtp.SubmissionOptions{
-		Hostname:         "mx.example.test",
-		TLS:              cs.TLSConfig(),
-		ReadTimeout:      10 * time.Second,
+		Options:          smtp.Options{Hostname: "mx.example.test", TLS: cs.TLSConfig(), ReadTimeout: 10 * time.Second},
 		AuthFailureDelay: -1,
 	}
 	if tune != nil {
