@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"github.com/lightr-mail/lightr/ent/domain"
 	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
@@ -27,20 +25,13 @@ const dataTimeout = 2 * time.Minute
 // recipient's mailbox before answering 250.
 func (ss *session) Data(r io.Reader) error {
 	start := time.Now()
-	raw, err := io.ReadAll(r)
-	var smtpErr *gosmtp.SMTPError
-	if errors.As(err, &smtpErr) {
-		return ss.reject(smtpErr, "data refused", "size", len(raw))
-	}
+	raw, err := ss.readData(r)
 	if err != nil {
-		return err // the connection broke; nobody is left to answer
+		return err
 	}
 	if len(ss.rcpts) == 0 {
 		// Every RCPT of an alias was over quota: nothing can be stored.
 		return ss.reject(r452OverQuota, "no deliverable recipient")
-	}
-	if i := bareNewline(raw); i >= 0 {
-		return ss.reject(r554BareNewline, "bare newline", "offset", i)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)

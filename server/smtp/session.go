@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -24,9 +25,7 @@ const lookupTimeout = 30 * time.Second
 // connection's goroutine only, so it needs no locking.
 type session struct {
 	peer
-	srv     *Server
-	trusted bool
-	started time.Time
+	srv *Server
 
 	// The transaction: reset by RSET, by a new MAIL and after DATA.
 	mailSet  bool
@@ -38,26 +37,13 @@ type session struct {
 
 // newSession is called by go-smtp after EHLO/HELO.
 func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	ss := &session{
-		peer:    newPeer(c, s.ids.Next(), s.opts.MaxErrors, s.log),
-		srv:     s,
-		started: time.Now(),
-	}
-	ss.trusted = s.opts.Trusted.Contains(ss.remote)
-	ss.log.Debug("session started", "helo", truncate(c.Hostname(), 64))
-	return ss, nil
+	return &session{peer: newPeer(c, s.ids.Next(), &s.opts, s.log), srv: s}, nil
 }
 
 // Reset implements gosmtp.Session (RSET, and after each message).
 func (ss *session) Reset() {
 	ss.mailSet, ss.from, ss.size = false, "", 0
 	ss.rcpts, ss.accounts = nil, nil
-}
-
-// Logout implements gosmtp.Session.
-func (ss *session) Logout() error {
-	ss.log.Debug("session ended", "duration", time.Since(ss.started).Round(time.Millisecond))
-	return nil
 }
 
 // Mail implements gosmtp.Session (MAIL FROM).
@@ -149,20 +135,52 @@ type peer struct {
 	conn      *gosmtp.Conn
 	id        string
 	remote    netip.Addr
+	trusted   bool // the client is in Options.Trusted
+	started   time.Time
 	log       *slog.Logger
 	errors    int
 	maxErrors int
 }
 
-func newPeer(c *gosmtp.Conn, id string, maxErrors int, log *slog.Logger) peer {
+// newPeer starts the session of c under o's limits.
+func newPeer(c *gosmtp.Conn, id string, o *Options, log *slog.Logger) peer {
 	ip := netlimit.RemoteIP(c.Conn())
-	return peer{
+	p := peer{
 		conn:      c,
 		id:        id,
 		remote:    ip,
+		trusted:   o.Trusted.Contains(ip),
+		started:   time.Now(),
 		log:       log.With("conn_id", id, "remote_ip", ip.String()),
-		maxErrors: maxErrors,
+		maxErrors: o.MaxErrors,
 	}
+	p.log.Debug("session started", "helo", truncate(c.Hostname(), 64))
+	return p
+}
+
+// Logout implements gosmtp.Session.
+func (p *peer) Logout() error {
+	p.log.Debug("session ended", "duration", time.Since(p.started).Round(time.Millisecond))
+	return nil
+}
+
+// readData reads a DATA or BDAT section whole and refuses one that is too
+// large (go-smtp's reply) or has a bare CR or LF in a line ending (554
+// 5.5.2, against SMTP smuggling). A non-SMTP error is a broken connection,
+// with nobody left to answer.
+func (p *peer) readData(r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(r)
+	var smtpErr *gosmtp.SMTPError
+	if errors.As(err, &smtpErr) {
+		return nil, p.reject(smtpErr, "data refused", "size", len(raw))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if i := bareNewline(raw); i >= 0 {
+		return nil, p.reject(r554BareNewline, "bare newline", "offset", i)
+	}
+	return raw, nil
 }
 
 // reject counts a refused command and returns its reply; past MaxErrors it

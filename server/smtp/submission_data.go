@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/ent/viewer"
@@ -26,16 +24,9 @@ import (
 // Lightr's own address.
 func (ss *subSession) Data(r io.Reader) error {
 	start := time.Now()
-	raw, err := io.ReadAll(r)
-	var smtpErr *gosmtp.SMTPError
-	if errors.As(err, &smtpErr) {
-		return ss.reject(smtpErr, "data refused", "size", len(raw))
-	}
+	raw, err := ss.readData(r)
 	if err != nil {
-		return err // the connection broke; nobody is left to answer
-	}
-	if i := bareNewline(raw); i >= 0 {
-		return ss.reject(r554BareNewline, "bare newline", "offset", i)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
 	defer cancel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -33,9 +32,7 @@ import (
 // send DMARC-aligned mail in a colleague's name.
 type subSession struct {
 	peer
-	srv     *Submission
-	trusted bool
-	started time.Time
+	srv *Submission
 
 	// Set by AUTH: the viewer, and for a password login the account.
 	viewer  *viewer.Viewer
@@ -55,25 +52,12 @@ var errNotOwned = errors.New("smtp: sender address not owned")
 // newSession is called by go-smtp after EHLO/HELO, and again after
 // STARTTLS, which ends the session before it.
 func (s *Submission) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	ss := &subSession{
-		peer:    newPeer(c, s.ids.Next(), s.opts.MaxErrors, s.log),
-		srv:     s,
-		started: time.Now(),
-	}
-	ss.trusted = s.opts.Trusted.Contains(ss.remote)
-	ss.log.Debug("session started", "helo", truncate(c.Hostname(), 64))
-	return ss, nil
+	return &subSession{peer: newPeer(c, s.ids.Next(), &s.opts.Options, s.log), srv: s}, nil
 }
 
 // Reset implements gosmtp.Session (RSET, and after each message).
 func (ss *subSession) Reset() {
 	ss.mailSet, ss.from, ss.domain, ss.rcpts = false, "", "", nil
-}
-
-// Logout implements gosmtp.Session.
-func (ss *subSession) Logout() error {
-	ss.log.Debug("session ended", "duration", time.Since(ss.started).Round(time.Millisecond))
-	return nil
 }
 
 // Mail implements gosmtp.Session (MAIL FROM): only after AUTH, and only
