@@ -10,6 +10,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
+	"github.com/lightr-mail/lightr/server/db"
 )
 
 // ErrLeaseLost is returned by Complete and Release when the unit's lease
@@ -80,20 +81,7 @@ var pending = outboundrecipient.StatusIn(outboundrecipient.StatusQueued, outboun
 // Claim, Complete and Release need because they serve every tenant.
 func inTx(ctx context.Context, c *ent.Client, what string, fn func(context.Context, *ent.Client) error) error {
 	ctx = rule.SystemContext(ctx)
-	tx, err := c.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("queue: %s: begin: %w", what, err)
-	}
-	if err := fn(ctx, tx.Client()); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			return fmt.Errorf("%w (rollback: %w)", err, rerr)
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("queue: %s: commit: %w", what, err)
-	}
-	return nil
+	return db.InTx(ctx, c, "queue: "+what, func(tc *ent.Client) error { return fn(ctx, tc) })
 }
 
 // leased loads u's rows and checks that every one still holds u's lease.

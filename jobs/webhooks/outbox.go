@@ -10,6 +10,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/event"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/webhookdelivery"
+	"github.com/lightr-mail/lightr/server/db"
 )
 
 // fanOutBatch is the most events read for one endpoint per transaction.
@@ -154,20 +155,7 @@ func recoverLeases(ctx context.Context, c *ent.Client, node, current string) (in
 
 // inTx runs fn in a write transaction.
 func inTx(ctx context.Context, c *ent.Client, what string, fn func(context.Context, *ent.Client) error) error {
-	tx, err := c.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("webhooks: %s: begin: %w", what, err)
-	}
-	if err := fn(ctx, tx.Client()); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			return fmt.Errorf("%w (rollback: %w)", err, rerr)
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("webhooks: %s: commit: %w", what, err)
-	}
-	return nil
+	return db.InTx(ctx, c, "webhooks: "+what, func(tc *ent.Client) error { return fn(ctx, tc) })
 }
 
 func idsOf(rows []*ent.WebhookDelivery) []pulid.ID {

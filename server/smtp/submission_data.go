@@ -14,6 +14,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/message"
 	"github.com/lightr-mail/lightr/mail/outbox"
+	"github.com/lightr-mail/lightr/server/db"
 )
 
 // Data implements gosmtp.Session (DATA and BDAT): check the bytes and
@@ -129,16 +130,13 @@ func (ss *subSession) queue(ctx context.Context, m *outbox.Message) (*ent.Outbou
 		m.Account = ss.account.ID
 	}
 	ctx = systemContext(viewer.NewContext(ctx, ss.viewer))
-	tx, err := ss.srv.be.Client.Tx(ctx)
+	var out *ent.OutboundMessage
+	err := db.InTx(ctx, ss.srv.be.Client, "smtp: queue", func(c *ent.Client) error {
+		var err error
+		out, err = outbox.Queue(ctx, c, ss.srv.be.Store, m)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	out, err := outbox.Queue(ctx, tx.Client(), ss.srv.be.Store, m)
-	if err != nil {
-		_ = tx.Rollback()
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	ss.srv.be.Notify.PublishEvents(m.Org)

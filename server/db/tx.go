@@ -1,0 +1,28 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lightr-mail/lightr/ent"
+)
+
+// InTx runs fn in a transaction of c (on SQLite, the writer's, begun
+// IMMEDIATE) and commits it, or rolls it back when fn fails. Errors are
+// fn's own, or the begin's or commit's prefixed with what.
+func InTx(ctx context.Context, c *ent.Client, what string, fn func(*ent.Client) error) error {
+	tx, err := c.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", what, err)
+	}
+	if err := fn(tx.Client()); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return fmt.Errorf("%w (rollback: %w)", err, rerr)
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
