@@ -7,6 +7,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/deliveryattempt"
 	"github.com/lightr-mail/lightr/ent/event"
 	"github.com/lightr-mail/lightr/ent/outboundrecipient"
+	"github.com/lightr-mail/lightr/server/db"
 )
 
 // The statements of Complete. They are raw SQL rather than Ent builders
@@ -26,25 +27,19 @@ var (
 		outboundrecipient.FieldUpdatedAt + " = ?",
 	}, ", ") + " WHERE " + outboundrecipient.FieldID + " = ?"
 
-	insertAttempt = insertSQL(deliveryattempt.Table, []string{
+	insertAttempt = db.InsertSQL(deliveryattempt.Table, []string{
 		deliveryattempt.FieldID, deliveryattempt.FieldCreatedAt, deliveryattempt.FieldUpdatedAt,
 		deliveryattempt.FieldOrganizationID, deliveryattempt.FieldRecipientID, deliveryattempt.FieldResult,
 		deliveryattempt.FieldSMTPCode, deliveryattempt.FieldEnhancedCode, deliveryattempt.FieldResponse,
 		deliveryattempt.FieldRemoteMx, deliveryattempt.FieldTLS, deliveryattempt.FieldDurationMs,
-	})
+	}...)
 
-	insertEvent = insertSQL(event.Table, []string{
+	insertEvent = db.InsertSQL(event.Table, []string{
 		event.FieldID, event.FieldOrganizationID, event.FieldType, event.FieldDomainID,
 		event.FieldAccountID, event.FieldMessageID, event.FieldRecipient, event.FieldPayload,
 		event.FieldCreatedAt,
-	})
+	}...)
 )
-
-// insertSQL returns an INSERT of one row into table.
-func insertSQL(table string, columns []string) string {
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ")
-	return "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES (" + marks + ")"
-}
 
 // nullTime is t for a nullable column: NULL when t is nil.
 func nullTime(t *time.Time) any {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
@@ -13,6 +12,7 @@ import (
 	entmsg "github.com/lightr-mail/lightr/ent/message"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/server/db"
 )
 
 // EventReceived is the type of the event appended for every stored copy.
@@ -70,15 +70,9 @@ var eventColumns = []string{
 }
 
 var (
-	insertMessage = insertSQL(entmsg.Table, messageColumns)
-	insertEvent   = insertSQL(event.Table, eventColumns)
+	insertMessage = db.InsertSQL(entmsg.Table, messageColumns...)
+	insertEvent   = db.InsertSQL(event.Table, eventColumns...)
 )
-
-// insertSQL returns an INSERT of one row into table.
-func insertSQL(table string, columns []string) string {
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ")
-	return "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES (" + marks + ")"
-}
 
 // txn is the transaction of one batch.
 type txn struct {

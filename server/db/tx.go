@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/lightr-mail/lightr/ent"
 )
@@ -25,4 +26,13 @@ func InTx(ctx context.Context, c *ent.Client, what string, fn func(*ent.Client) 
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
+}
+
+// InsertSQL returns an INSERT of one row into table, with a placeholder
+// per column, for the hot paths that write rows without Ent's builders
+// (mail/delivery, jobs/queue). Table and column names come from the
+// generated constants, never from input.
+func InsertSQL(table string, columns ...string) string {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ")
+	return "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES (" + marks + ")"
 }
