@@ -125,10 +125,12 @@ func (d *Deliverer) commit(batch []*request) {
 	if d.opts.OnCommit != nil && len(delivered) > 0 {
 		d.opts.OnCommit(delivered)
 	}
+	// Pending drops first, so that Stats read after Deliver returned
+	// no longer counts the message.
+	d.stats.pending.Add(-int64(len(batch)))
 	for _, r := range batch {
 		close(r.done)
 	}
-	d.stats.pending.Add(-int64(len(batch)))
 }
 
 // runTx runs the transaction of commit and reports, per request, whether
