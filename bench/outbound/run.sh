@@ -32,7 +32,8 @@
 # WORKERS and PER_DOMAIN (Lightr's outbound.workers and max_per_domain;
 # empty keeps the defaults, 32 and 20), TIMEOUT (600), PROFILE=FILE (one
 # more Lightr run under bench/smtpaccept/profserve, CPU profile to FILE),
-# KEEP=1 keeps the temporary directory.
+# KEEP=1 keeps the temporary directory, ONLY=lightr skips the Postfix
+# rounds (for profiling; no comparison then).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -312,7 +313,7 @@ log "nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
 for round in $(seq "$ROUNDS"); do
   log "round $round"
   run_lightr "$round"
-  run_postfix "$round"
+  [ "${ONLY:-}" = lightr ] || run_postfix "$round"
 done
 echo "load_after $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
 

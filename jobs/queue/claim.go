@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/blob"
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/predicate"
@@ -170,6 +171,18 @@ func load(ctx context.Context, c *ent.Client, keys []unitKey, now time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("queue: load messages: %w", err)
 	}
+	blobIDs := make([]pulid.ID, len(msgs))
+	for i, m := range msgs {
+		blobIDs[i] = m.BlobID
+	}
+	blobs, err := c.Blob.Query().Where(blob.IDIn(blobIDs...)).Select(blob.FieldID, blob.FieldKey).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("queue: load blob keys: %w", err)
+	}
+	keyOf := make(map[pulid.ID]string, len(blobs))
+	for _, b := range blobs {
+		keyOf[b.ID] = b.Key
+	}
 	rows, err := c.OutboundRecipient.Query().
 		Where(outboundrecipient.OutboundMessageIDIn(msgIDs...)).
 		Where(due(now)...).
@@ -191,7 +204,8 @@ func load(ctx context.Context, c *ent.Client, keys []unitKey, now time.Time) ([]
 	for i := range units {
 		if m := byID[units[i].MessageID]; m != nil {
 			u := &units[i]
-			u.OrgID, u.BlobID, u.MailFrom, u.QueuedAt = m.OrganizationID, m.BlobID, m.MailFrom, m.CreatedAt
+			u.OrgID, u.BlobID, u.BlobKey = m.OrganizationID, m.BlobID, keyOf[m.BlobID]
+			u.MailFrom, u.QueuedAt = m.MailFrom, m.CreatedAt
 			u.SenderDomain, u.Account = m.DomainID, m.AccountID
 			u.TrackOpens, u.TrackClicks = m.TrackOpens, m.TrackClicks
 		}

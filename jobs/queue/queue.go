@@ -24,8 +24,11 @@ type Unit struct {
 	MessageID pulid.ID
 	OrgID     pulid.ID
 	BlobID    pulid.ID
-	MailFrom  string
-	Domain    string
+	// BlobKey is the blob's key in the store.BlobStore, so that the
+	// worker reads the bytes without first reading the blob's row.
+	BlobKey  string
+	MailFrom string
+	Domain   string
 
 	// SenderDomain and Account are the message's sending domain and
 	// account (empty when no account sent it).
@@ -84,10 +87,13 @@ func inTx(ctx context.Context, c *ent.Client, what string, fn func(context.Conte
 	return db.InTx(ctx, c, "queue: "+what, func(tc *ent.Client) error { return fn(ctx, tc) })
 }
 
-// leased loads u's rows and checks that every one still holds u's lease.
+// leased loads u's rows (their id, status and lease) and checks that
+// every one still holds u's lease.
 func leased(ctx context.Context, c *ent.Client, u *Unit) ([]*ent.OutboundRecipient, error) {
 	rows, err := c.OutboundRecipient.Query().
 		Where(outboundrecipient.IDIn(u.ids()...)).
+		Select(outboundrecipient.FieldID, outboundrecipient.FieldStatus,
+			outboundrecipient.FieldLeaseOwner, outboundrecipient.FieldLeaseUntil).
 		All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("queue: load unit %s/%s: %w", u.MessageID, u.Domain, err)

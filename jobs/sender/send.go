@@ -100,6 +100,9 @@ func (s *Sender) recorded(out *queue.Outcome, log *slog.Logger) {
 func (s *Sender) load(ctx context.Context, u *queue.Unit) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
+	if u.BlobKey != "" {
+		return s.store.Blobs.Get(ctx, s.client, u.BlobKey)
+	}
 	b, err := s.client.Blob.Get(ctx, u.BlobID)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", u.BlobID, err)
@@ -109,17 +112,22 @@ func (s *Sender) load(ctx context.Context, u *queue.Unit) ([]byte, error) {
 
 // isLocal reports whether the unit's domain is hosted here.
 func (s *Sender) isLocal(ctx context.Context, u *queue.Unit) (bool, error) {
+	if local, ok := s.hosted.get(u.Domain, s.opts.Now()); ok {
+		return local, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	_, err := directory.FindDomain(ctx, s.client, u.Domain)
+	var local bool
 	switch {
 	case err == nil:
-		return true, nil
+		local = true
 	case ent.IsNotFound(err), errors.Is(err, directory.ErrInvalidAddress):
-		return false, nil
 	default:
 		return false, err
 	}
+	s.hosted.put(u.Domain, local, s.opts.Now())
+	return local, nil
 }
 
 // deliverRemote signs raw and sends it to the unit's domain: one copy

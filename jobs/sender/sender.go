@@ -80,6 +80,7 @@ type Sender struct {
 	log    *slog.Logger
 	wake   chan struct{}
 	keys   *keyCache
+	hosted *hostedCache
 	owner  string
 	rec    *batch.Committer[*queue.Outcome] // set by Run
 
@@ -141,6 +142,7 @@ func New(client *ent.Client, st *store.Store, o Options) (*Sender, error) {
 		log:    o.Log.With("component", "sender"),
 		wake:   make(chan struct{}, 1),
 		keys:   newKeyCache(client, time.Minute),
+		hosted: newHostedCache(hostedTTL),
 		owner:  newOwner(o.Node),
 	}
 	s.opts.Policy.OnFailures = s.queueBounces
@@ -197,15 +199,19 @@ func (s *Sender) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.opts.PollInterval)
 	defer tick.Stop()
 
-	// Units are claimed ahead of the workers, up to twice their number in
-	// hand, so that one claim transaction serves many units; the ones not
-	// yet started are released when Run stops. backlog: the last claim got
-	// all it asked for, so more may be due; kick: new mail was queued, the
-	// poll interval passed, or a unit finished, which may lift the
-	// per-domain cap that held others back.
+	// Units are claimed ahead of the workers, up to three times their
+	// number in hand, by one claim at a time running beside this loop, so
+	// that one claim transaction serves many units and the workers never
+	// wait for it while units are in hand; the ones not yet started are
+	// released when Run stops. backlog: the last claim got all it asked
+	// for, so more may be due; kick: new mail was queued, the poll interval
+	// passed, or a unit finished, which may lift the per-domain cap that
+	// held others back.
 	var ready []queue.Unit
 	defer func() { s.releaseAll(ready) }()
-	inHand := 2 * s.opts.Workers
+	claimed := make(chan claimResult, 1)
+	claiming := false
+	inHand := 3 * s.opts.Workers
 	backlog, kick := true, false
 	for {
 		free, active := s.occupancy()
@@ -221,19 +227,26 @@ func (s *Sender) Run(ctx context.Context) error {
 			free--
 		}
 		want := inHand - active - len(ready)
-		if ctx.Err() == nil && (backlog || kick) && (want >= s.opts.Workers || active == 0 && len(ready) == 0) {
-			var units []queue.Unit
-			units, backlog = s.claim(ctx, want)
-			ready = append(ready, units...)
-			kick = false
-			if len(units) > 0 {
-				continue // start them
-			}
+		if !claiming && ctx.Err() == nil && (backlog || kick) &&
+			(want >= s.opts.Workers || active == 0 && len(ready) == 0) {
+			claiming, kick = true, false
+			go func() {
+				units, more := s.claim(ctx, want)
+				claimed <- claimResult{units, more}
+			}()
 		}
 		select {
 		case <-ctx.Done():
+			if claiming {
+				r := <-claimed
+				s.releaseAll(r.units)
+			}
 			wg.Wait()
 			return nil
+		case r := <-claimed:
+			claiming = false
+			ready = append(ready, r.units...)
+			backlog = r.more
 		case <-done:
 			s.mu.Lock()
 			s.active--
@@ -245,6 +258,12 @@ func (s *Sender) Run(ctx context.Context) error {
 			kick = true
 		}
 	}
+}
+
+// claimResult is what a claim running beside Run's loop hands back.
+type claimResult struct {
+	units []queue.Unit
+	more  bool
 }
 
 // occupancy returns the number of free and of busy workers.
