@@ -12845,6 +12845,8 @@ type OutboundMessageMutation struct {
 	track_opens         *bool
 	track_clicks        *bool
 	source              *outboundmessage.Source
+	dkim_signature      *string
+	dkim_selectors      *string
 	clearedFields       map[string]struct{}
 	organization        *pulid.ID
 	clearedorganization bool
@@ -13507,6 +13509,104 @@ func (m *OutboundMessageMutation) ResetSource() {
 	m.source = nil
 }
 
+// SetDkimSignature sets the "dkim_signature" field.
+func (m *OutboundMessageMutation) SetDkimSignature(s string) {
+	m.dkim_signature = &s
+}
+
+// DkimSignature returns the value of the "dkim_signature" field in the mutation.
+func (m *OutboundMessageMutation) DkimSignature() (r string, exists bool) {
+	v := m.dkim_signature
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDkimSignature returns the old "dkim_signature" field's value of the OutboundMessage entity.
+// If the OutboundMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboundMessageMutation) OldDkimSignature(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDkimSignature is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDkimSignature requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDkimSignature: %w", err)
+	}
+	return oldValue.DkimSignature, nil
+}
+
+// ClearDkimSignature clears the value of the "dkim_signature" field.
+func (m *OutboundMessageMutation) ClearDkimSignature() {
+	m.dkim_signature = nil
+	m.clearedFields[outboundmessage.FieldDkimSignature] = struct{}{}
+}
+
+// DkimSignatureCleared returns if the "dkim_signature" field was cleared in this mutation.
+func (m *OutboundMessageMutation) DkimSignatureCleared() bool {
+	_, ok := m.clearedFields[outboundmessage.FieldDkimSignature]
+	return ok
+}
+
+// ResetDkimSignature resets all changes to the "dkim_signature" field.
+func (m *OutboundMessageMutation) ResetDkimSignature() {
+	m.dkim_signature = nil
+	delete(m.clearedFields, outboundmessage.FieldDkimSignature)
+}
+
+// SetDkimSelectors sets the "dkim_selectors" field.
+func (m *OutboundMessageMutation) SetDkimSelectors(s string) {
+	m.dkim_selectors = &s
+}
+
+// DkimSelectors returns the value of the "dkim_selectors" field in the mutation.
+func (m *OutboundMessageMutation) DkimSelectors() (r string, exists bool) {
+	v := m.dkim_selectors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDkimSelectors returns the old "dkim_selectors" field's value of the OutboundMessage entity.
+// If the OutboundMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboundMessageMutation) OldDkimSelectors(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDkimSelectors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDkimSelectors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDkimSelectors: %w", err)
+	}
+	return oldValue.DkimSelectors, nil
+}
+
+// ClearDkimSelectors clears the value of the "dkim_selectors" field.
+func (m *OutboundMessageMutation) ClearDkimSelectors() {
+	m.dkim_selectors = nil
+	m.clearedFields[outboundmessage.FieldDkimSelectors] = struct{}{}
+}
+
+// DkimSelectorsCleared returns if the "dkim_selectors" field was cleared in this mutation.
+func (m *OutboundMessageMutation) DkimSelectorsCleared() bool {
+	_, ok := m.clearedFields[outboundmessage.FieldDkimSelectors]
+	return ok
+}
+
+// ResetDkimSelectors resets all changes to the "dkim_selectors" field.
+func (m *OutboundMessageMutation) ResetDkimSelectors() {
+	m.dkim_selectors = nil
+	delete(m.clearedFields, outboundmessage.FieldDkimSelectors)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *OutboundMessageMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -13676,7 +13776,7 @@ func (m *OutboundMessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OutboundMessageMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, outboundmessage.FieldCreatedAt)
 	}
@@ -13719,6 +13819,12 @@ func (m *OutboundMessageMutation) Fields() []string {
 	if m.source != nil {
 		fields = append(fields, outboundmessage.FieldSource)
 	}
+	if m.dkim_signature != nil {
+		fields = append(fields, outboundmessage.FieldDkimSignature)
+	}
+	if m.dkim_selectors != nil {
+		fields = append(fields, outboundmessage.FieldDkimSelectors)
+	}
 	return fields
 }
 
@@ -13755,6 +13861,10 @@ func (m *OutboundMessageMutation) Field(name string) (ent.Value, bool) {
 		return m.TrackClicks()
 	case outboundmessage.FieldSource:
 		return m.Source()
+	case outboundmessage.FieldDkimSignature:
+		return m.DkimSignature()
+	case outboundmessage.FieldDkimSelectors:
+		return m.DkimSelectors()
 	}
 	return nil, false
 }
@@ -13792,6 +13902,10 @@ func (m *OutboundMessageMutation) OldField(ctx context.Context, name string) (en
 		return m.OldTrackClicks(ctx)
 	case outboundmessage.FieldSource:
 		return m.OldSource(ctx)
+	case outboundmessage.FieldDkimSignature:
+		return m.OldDkimSignature(ctx)
+	case outboundmessage.FieldDkimSelectors:
+		return m.OldDkimSelectors(ctx)
 	}
 	return nil, fmt.Errorf("unknown OutboundMessage field %s", name)
 }
@@ -13899,6 +14013,20 @@ func (m *OutboundMessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSource(v)
 		return nil
+	case outboundmessage.FieldDkimSignature:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDkimSignature(v)
+		return nil
+	case outboundmessage.FieldDkimSelectors:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDkimSelectors(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OutboundMessage field %s", name)
 }
@@ -13938,6 +14066,12 @@ func (m *OutboundMessageMutation) ClearedFields() []string {
 	if m.FieldCleared(outboundmessage.FieldRequestHash) {
 		fields = append(fields, outboundmessage.FieldRequestHash)
 	}
+	if m.FieldCleared(outboundmessage.FieldDkimSignature) {
+		fields = append(fields, outboundmessage.FieldDkimSignature)
+	}
+	if m.FieldCleared(outboundmessage.FieldDkimSelectors) {
+		fields = append(fields, outboundmessage.FieldDkimSelectors)
+	}
 	return fields
 }
 
@@ -13960,6 +14094,12 @@ func (m *OutboundMessageMutation) ClearField(name string) error {
 		return nil
 	case outboundmessage.FieldRequestHash:
 		m.ClearRequestHash()
+		return nil
+	case outboundmessage.FieldDkimSignature:
+		m.ClearDkimSignature()
+		return nil
+	case outboundmessage.FieldDkimSelectors:
+		m.ClearDkimSelectors()
 		return nil
 	}
 	return fmt.Errorf("unknown OutboundMessage nullable field %s", name)
@@ -14010,6 +14150,12 @@ func (m *OutboundMessageMutation) ResetField(name string) error {
 		return nil
 	case outboundmessage.FieldSource:
 		m.ResetSource()
+		return nil
+	case outboundmessage.FieldDkimSignature:
+		m.ResetDkimSignature()
+		return nil
+	case outboundmessage.FieldDkimSelectors:
+		m.ResetDkimSelectors()
 		return nil
 	}
 	return fmt.Errorf("unknown OutboundMessage field %s", name)

@@ -49,6 +49,10 @@ type OutboundMessage struct {
 	TrackClicks bool `json:"track_clicks,omitempty"`
 	// Source holds the value of the "source" field.
 	Source outboundmessage.Source `json:"source,omitempty"`
+	// DKIM-Signature fields made as the message was queued, sent before its blob; empty when the workers sign as they send (tracked mail, bounces).
+	DkimSignature string `json:"dkim_signature,omitempty"`
+	// The selectors of dkim_signature, comma-separated, in order: a worker signs afresh when the domain's active keys are no longer these.
+	DkimSelectors string `json:"dkim_selectors,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OutboundMessageQuery when eager-loading is set.
 	Edges        OutboundMessageEdges `json:"edges"`
@@ -125,7 +129,7 @@ func (*OutboundMessage) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case outboundmessage.FieldTrackOpens, outboundmessage.FieldTrackClicks:
 			values[i] = new(sql.NullBool)
-		case outboundmessage.FieldMailFrom, outboundmessage.FieldMessageIDHeader, outboundmessage.FieldSubject, outboundmessage.FieldIdempotencyKey, outboundmessage.FieldRequestHash, outboundmessage.FieldSource:
+		case outboundmessage.FieldMailFrom, outboundmessage.FieldMessageIDHeader, outboundmessage.FieldSubject, outboundmessage.FieldIdempotencyKey, outboundmessage.FieldRequestHash, outboundmessage.FieldSource, outboundmessage.FieldDkimSignature, outboundmessage.FieldDkimSelectors:
 			values[i] = new(sql.NullString)
 		case outboundmessage.FieldCreatedAt, outboundmessage.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -234,6 +238,18 @@ func (_m *OutboundMessage) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Source = outboundmessage.Source(value.String)
 			}
+		case outboundmessage.FieldDkimSignature:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field dkim_signature", values[i])
+			} else if value.Valid {
+				_m.DkimSignature = value.String
+			}
+		case outboundmessage.FieldDkimSelectors:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field dkim_selectors", values[i])
+			} else if value.Valid {
+				_m.DkimSelectors = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -331,6 +347,12 @@ func (_m *OutboundMessage) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("source=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Source))
+	builder.WriteString(", ")
+	builder.WriteString("dkim_signature=")
+	builder.WriteString(_m.DkimSignature)
+	builder.WriteString(", ")
+	builder.WriteString("dkim_selectors=")
+	builder.WriteString(_m.DkimSelectors)
 	builder.WriteByte(')')
 	return builder.String()
 }

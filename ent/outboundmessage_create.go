@@ -184,6 +184,34 @@ func (_c *OutboundMessageCreate) SetSource(v outboundmessage.Source) *OutboundMe
 	return _c
 }
 
+// SetDkimSignature sets the "dkim_signature" field.
+func (_c *OutboundMessageCreate) SetDkimSignature(v string) *OutboundMessageCreate {
+	_c.mutation.SetDkimSignature(v)
+	return _c
+}
+
+// SetNillableDkimSignature sets the "dkim_signature" field if the given value is not nil.
+func (_c *OutboundMessageCreate) SetNillableDkimSignature(v *string) *OutboundMessageCreate {
+	if v != nil {
+		_c.SetDkimSignature(*v)
+	}
+	return _c
+}
+
+// SetDkimSelectors sets the "dkim_selectors" field.
+func (_c *OutboundMessageCreate) SetDkimSelectors(v string) *OutboundMessageCreate {
+	_c.mutation.SetDkimSelectors(v)
+	return _c
+}
+
+// SetNillableDkimSelectors sets the "dkim_selectors" field if the given value is not nil.
+func (_c *OutboundMessageCreate) SetNillableDkimSelectors(v *string) *OutboundMessageCreate {
+	if v != nil {
+		_c.SetDkimSelectors(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OutboundMessageCreate) SetID(v pulid.ID) *OutboundMessageCreate {
 	_c.mutation.SetID(v)
@@ -434,6 +462,14 @@ func (_c *OutboundMessageCreate) createSpec() (*OutboundMessage, *sqlgraph.Creat
 		_spec.SetField(outboundmessage.FieldSource, field.TypeEnum, value)
 		_node.Source = value
 	}
+	if value, ok := _c.mutation.DkimSignature(); ok {
+		_spec.SetField(outboundmessage.FieldDkimSignature, field.TypeString, value)
+		_node.DkimSignature = value
+	}
+	if value, ok := _c.mutation.DkimSelectors(); ok {
+		_spec.SetField(outboundmessage.FieldDkimSelectors, field.TypeString, value)
+		_node.DkimSelectors = value
+	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -647,6 +683,12 @@ func (u *OutboundMessageUpsertOne) UpdateNewValues() *OutboundMessageUpsertOne {
 		}
 		if _, exists := u.create.mutation.Source(); exists {
 			s.SetIgnore(outboundmessage.FieldSource)
+		}
+		if _, exists := u.create.mutation.DkimSignature(); exists {
+			s.SetIgnore(outboundmessage.FieldDkimSignature)
+		}
+		if _, exists := u.create.mutation.DkimSelectors(); exists {
+			s.SetIgnore(outboundmessage.FieldDkimSelectors)
 		}
 	}))
 	return u
@@ -947,6 +989,12 @@ func (u *OutboundMessageUpsertBulk) UpdateNewValues() *OutboundMessageUpsertBulk
 			}
 			if _, exists := b.mutation.Source(); exists {
 				s.SetIgnore(outboundmessage.FieldSource)
+			}
+			if _, exists := b.mutation.DkimSignature(); exists {
+				s.SetIgnore(outboundmessage.FieldDkimSignature)
+			}
+			if _, exists := b.mutation.DkimSelectors(); exists {
+				s.SetIgnore(outboundmessage.FieldDkimSelectors)
 			}
 		}
 	}))

@@ -218,6 +218,12 @@ func (_u *OutboundMessageUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.TrackClicks(); ok {
 		_spec.SetField(outboundmessage.FieldTrackClicks, field.TypeBool, value)
 	}
+	if _u.mutation.DkimSignatureCleared() {
+		_spec.ClearField(outboundmessage.FieldDkimSignature, field.TypeString)
+	}
+	if _u.mutation.DkimSelectorsCleared() {
+		_spec.ClearField(outboundmessage.FieldDkimSelectors, field.TypeString)
+	}
 	if _u.mutation.RecipientsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -501,6 +507,12 @@ func (_u *OutboundMessageUpdateOne) sqlSave(ctx context.Context) (_node *Outboun
 	}
 	if value, ok := _u.mutation.TrackClicks(); ok {
 		_spec.SetField(outboundmessage.FieldTrackClicks, field.TypeBool, value)
+	}
+	if _u.mutation.DkimSignatureCleared() {
+		_spec.ClearField(outboundmessage.FieldDkimSignature, field.TypeString)
+	}
+	if _u.mutation.DkimSelectorsCleared() {
+		_spec.ClearField(outboundmessage.FieldDkimSelectors, field.TypeString)
 	}
 	if _u.mutation.RecipientsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -14,7 +14,7 @@ import (
 
 // submitOptions returns what mail/submit needs from the resolver.
 func (r *Resolver) submitOptions() submit.Options {
-	return submit.Options{Store: r.Store, Notify: r.Notify, MaxMessageBytes: r.MaxMessageBytes}
+	return submit.Options{Store: r.Store, Notify: r.Notify, MaxMessageBytes: r.MaxMessageBytes, Domains: r.Domains}
 }
 
 // sendRequest turns the GraphQL input into a submit.Request, decoding the

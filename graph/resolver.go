@@ -10,6 +10,7 @@ import (
 	"github.com/lightr-mail/lightr/jobs/webhooks"
 	"github.com/lightr-mail/lightr/mail/feed"
 	"github.com/lightr-mail/lightr/mail/notify"
+	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 )
@@ -36,6 +37,9 @@ type Resolver struct {
 	// Webhooks says which endpoint URLs createWebhook and updateWebhook
 	// accept; the zero Policy allows public https URLs only.
 	Webhooks webhooks.Policy
+	// Domains reads the sending domains, so that sendEmail signs as it
+	// queues; nil leaves signing to the outbound workers.
+	Domains *outbox.DomainCache
 }
 
 // store returns the store of raw messages.

@@ -33,7 +33,8 @@
 # empty keeps the defaults, 32 and 20), TIMEOUT (600), PROFILE=FILE (one
 # more Lightr run under bench/smtpaccept/profserve, CPU profile to FILE),
 # KEEP=1 keeps the temporary directory, ONLY=lightr skips the Postfix
-# rounds (for profiling; no comparison then).
+# rounds (for profiling; no comparison then), PRESIGN=false queues the
+# messages unsigned, so that Lightr's workers sign them as they send.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,6 +42,7 @@ PEERS=${PEERS:-$ROOT/../shared/peers}
 N=${N:-10000}
 SIZE=${SIZE:-4096}
 ROUNDS=${ROUNDS:-3}
+PRESIGN=${PRESIGN:-true}
 RCPT_DOMAINS=${RCPT_DOMAINS:-50}
 TIMEOUT=${TIMEOUT:-600}
 SINK_PORT=2500
@@ -122,7 +124,7 @@ ORG=$(lightr add-org --name Bench 2>/dev/null)
 lightr add-domain --org "$ORG" --name send.bench.test >/dev/null 2>&1
 lightr dkim-gen --domain send.bench.test --algorithm rsa --bits 2048 >"$WORK/lightr-dkim.txt" 2>/dev/null
 log "queue $N messages of $SIZE bytes into Lightr"
-"$FILL" -config "$CONF" -n "$N" -size "$SIZE" -rcpt-domains "$RCPT_DOMAINS" 2>&1 | tee "$WORK/fill-lightr.txt" >&2
+"$FILL" -config "$CONF" -n "$N" -size "$SIZE" -rcpt-domains "$RCPT_DOMAINS" -presign="$PRESIGN" 2>&1 | tee "$WORK/fill-lightr.txt" >&2
 LIGHTR_FILL=$(sed -n 's/.* in \([0-9.]*\) s$/\1/p' "$WORK/fill-lightr.txt")
 
 # --- peers, OpenDKIM and Postfix's relay set-up -----------------------------
@@ -306,7 +308,7 @@ log "nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
   echo "code $REV, $(go version | cut -d' ' -f3), postfix $(postconf -h mail_version)," \
     "opendkim $(opendkim -V 2>&1 | sed -n 's/^opendkim: OpenDKIM Filter v//p')"
   echo "machine nproc=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "N=$N SIZE=$SIZE RCPT_DOMAINS=$RCPT_DOMAINS workers=${WORKERS:-32} per_domain=${PER_DOMAIN:-20}"
+  echo "N=$N SIZE=$SIZE RCPT_DOMAINS=$RCPT_DOMAINS presign=$PRESIGN workers=${WORKERS:-32} per_domain=${PER_DOMAIN:-20}"
   echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$RESULTS"
 

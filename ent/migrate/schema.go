@@ -549,6 +549,8 @@ var (
 		{Name: "track_opens", Type: field.TypeBool, Default: false},
 		{Name: "track_clicks", Type: field.TypeBool, Default: false},
 		{Name: "source", Type: field.TypeEnum, Enums: []string{"api", "submission", "bounce"}},
+		{Name: "dkim_signature", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "dkim_selectors", Type: field.TypeString, Nullable: true},
 		{Name: "organization_id", Type: field.TypeString},
 		{Name: "domain_id", Type: field.TypeString},
 		{Name: "blob_id", Type: field.TypeString},
@@ -561,19 +563,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "outbound_messages_organizations_organization",
-				Columns:    []*schema.Column{OutboundMessagesColumns[12]},
+				Columns:    []*schema.Column{OutboundMessagesColumns[14]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "outbound_messages_domains_domain",
-				Columns:    []*schema.Column{OutboundMessagesColumns[13]},
+				Columns:    []*schema.Column{OutboundMessagesColumns[15]},
 				RefColumns: []*schema.Column{DomainsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "outbound_messages_blobs_blob",
-				Columns:    []*schema.Column{OutboundMessagesColumns[14]},
+				Columns:    []*schema.Column{OutboundMessagesColumns[16]},
 				RefColumns: []*schema.Column{BlobsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -582,17 +584,17 @@ var (
 			{
 				Name:    "outboundmessage_organization_id",
 				Unique:  false,
-				Columns: []*schema.Column{OutboundMessagesColumns[12]},
+				Columns: []*schema.Column{OutboundMessagesColumns[14]},
 			},
 			{
 				Name:    "outboundmessage_organization_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{OutboundMessagesColumns[12], OutboundMessagesColumns[7]},
+				Columns: []*schema.Column{OutboundMessagesColumns[14], OutboundMessagesColumns[7]},
 			},
 			{
 				Name:    "outboundmessage_blob_id",
 				Unique:  false,
-				Columns: []*schema.Column{OutboundMessagesColumns[14]},
+				Columns: []*schema.Column{OutboundMessagesColumns[16]},
 			},
 		},
 	}

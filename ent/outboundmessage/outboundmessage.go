@@ -47,6 +47,10 @@ const (
 	FieldTrackClicks = "track_clicks"
 	// FieldSource holds the string denoting the source field in the database.
 	FieldSource = "source"
+	// FieldDkimSignature holds the string denoting the dkim_signature field in the database.
+	FieldDkimSignature = "dkim_signature"
+	// FieldDkimSelectors holds the string denoting the dkim_selectors field in the database.
+	FieldDkimSelectors = "dkim_selectors"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeDomain holds the string denoting the domain edge name in mutations.
@@ -104,6 +108,8 @@ var Columns = []string{
 	FieldTrackOpens,
 	FieldTrackClicks,
 	FieldSource,
+	FieldDkimSignature,
+	FieldDkimSelectors,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -242,6 +248,16 @@ func ByTrackClicks(opts ...sql.OrderTermOption) OrderOption {
 // BySource orders the results by the source field.
 func BySource(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSource, opts...).ToFunc()
+}
+
+// ByDkimSignature orders the results by the dkim_signature field.
+func ByDkimSignature(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDkimSignature, opts...).ToFunc()
+}
+
+// ByDkimSelectors orders the results by the dkim_selectors field.
+func ByDkimSelectors(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDkimSelectors, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

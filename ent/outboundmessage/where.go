@@ -121,6 +121,16 @@ func TrackClicks(v bool) predicate.OutboundMessage {
 	return predicate.OutboundMessage(sql.FieldEQ(FieldTrackClicks, v))
 }
 
+// DkimSignature applies equality check predicate on the "dkim_signature" field. It's identical to DkimSignatureEQ.
+func DkimSignature(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldEQ(FieldDkimSignature, v))
+}
+
+// DkimSelectors applies equality check predicate on the "dkim_selectors" field. It's identical to DkimSelectorsEQ.
+func DkimSelectors(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldEQ(FieldDkimSelectors, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.OutboundMessage {
 	return predicate.OutboundMessage(sql.FieldEQ(FieldCreatedAt, v))
@@ -874,6 +884,156 @@ func SourceIn(vs ...Source) predicate.OutboundMessage {
 // SourceNotIn applies the NotIn predicate on the "source" field.
 func SourceNotIn(vs ...Source) predicate.OutboundMessage {
 	return predicate.OutboundMessage(sql.FieldNotIn(FieldSource, vs...))
+}
+
+// DkimSignatureEQ applies the EQ predicate on the "dkim_signature" field.
+func DkimSignatureEQ(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldEQ(FieldDkimSignature, v))
+}
+
+// DkimSignatureNEQ applies the NEQ predicate on the "dkim_signature" field.
+func DkimSignatureNEQ(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldNEQ(FieldDkimSignature, v))
+}
+
+// DkimSignatureIn applies the In predicate on the "dkim_signature" field.
+func DkimSignatureIn(vs ...string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldIn(FieldDkimSignature, vs...))
+}
+
+// DkimSignatureNotIn applies the NotIn predicate on the "dkim_signature" field.
+func DkimSignatureNotIn(vs ...string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldNotIn(FieldDkimSignature, vs...))
+}
+
+// DkimSignatureGT applies the GT predicate on the "dkim_signature" field.
+func DkimSignatureGT(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldGT(FieldDkimSignature, v))
+}
+
+// DkimSignatureGTE applies the GTE predicate on the "dkim_signature" field.
+func DkimSignatureGTE(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldGTE(FieldDkimSignature, v))
+}
+
+// DkimSignatureLT applies the LT predicate on the "dkim_signature" field.
+func DkimSignatureLT(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldLT(FieldDkimSignature, v))
+}
+
+// DkimSignatureLTE applies the LTE predicate on the "dkim_signature" field.
+func DkimSignatureLTE(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldLTE(FieldDkimSignature, v))
+}
+
+// DkimSignatureContains applies the Contains predicate on the "dkim_signature" field.
+func DkimSignatureContains(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldContains(FieldDkimSignature, v))
+}
+
+// DkimSignatureHasPrefix applies the HasPrefix predicate on the "dkim_signature" field.
+func DkimSignatureHasPrefix(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldHasPrefix(FieldDkimSignature, v))
+}
+
+// DkimSignatureHasSuffix applies the HasSuffix predicate on the "dkim_signature" field.
+func DkimSignatureHasSuffix(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldHasSuffix(FieldDkimSignature, v))
+}
+
+// DkimSignatureIsNil applies the IsNil predicate on the "dkim_signature" field.
+func DkimSignatureIsNil() predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldIsNull(FieldDkimSignature))
+}
+
+// DkimSignatureNotNil applies the NotNil predicate on the "dkim_signature" field.
+func DkimSignatureNotNil() predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldNotNull(FieldDkimSignature))
+}
+
+// DkimSignatureEqualFold applies the EqualFold predicate on the "dkim_signature" field.
+func DkimSignatureEqualFold(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldEqualFold(FieldDkimSignature, v))
+}
+
+// DkimSignatureContainsFold applies the ContainsFold predicate on the "dkim_signature" field.
+func DkimSignatureContainsFold(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldContainsFold(FieldDkimSignature, v))
+}
+
+// DkimSelectorsEQ applies the EQ predicate on the "dkim_selectors" field.
+func DkimSelectorsEQ(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldEQ(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsNEQ applies the NEQ predicate on the "dkim_selectors" field.
+func DkimSelectorsNEQ(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldNEQ(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsIn applies the In predicate on the "dkim_selectors" field.
+func DkimSelectorsIn(vs ...string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldIn(FieldDkimSelectors, vs...))
+}
+
+// DkimSelectorsNotIn applies the NotIn predicate on the "dkim_selectors" field.
+func DkimSelectorsNotIn(vs ...string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldNotIn(FieldDkimSelectors, vs...))
+}
+
+// DkimSelectorsGT applies the GT predicate on the "dkim_selectors" field.
+func DkimSelectorsGT(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldGT(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsGTE applies the GTE predicate on the "dkim_selectors" field.
+func DkimSelectorsGTE(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldGTE(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsLT applies the LT predicate on the "dkim_selectors" field.
+func DkimSelectorsLT(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldLT(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsLTE applies the LTE predicate on the "dkim_selectors" field.
+func DkimSelectorsLTE(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldLTE(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsContains applies the Contains predicate on the "dkim_selectors" field.
+func DkimSelectorsContains(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldContains(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsHasPrefix applies the HasPrefix predicate on the "dkim_selectors" field.
+func DkimSelectorsHasPrefix(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldHasPrefix(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsHasSuffix applies the HasSuffix predicate on the "dkim_selectors" field.
+func DkimSelectorsHasSuffix(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldHasSuffix(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsIsNil applies the IsNil predicate on the "dkim_selectors" field.
+func DkimSelectorsIsNil() predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldIsNull(FieldDkimSelectors))
+}
+
+// DkimSelectorsNotNil applies the NotNil predicate on the "dkim_selectors" field.
+func DkimSelectorsNotNil() predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldNotNull(FieldDkimSelectors))
+}
+
+// DkimSelectorsEqualFold applies the EqualFold predicate on the "dkim_selectors" field.
+func DkimSelectorsEqualFold(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldEqualFold(FieldDkimSelectors, v))
+}
+
+// DkimSelectorsContainsFold applies the ContainsFold predicate on the "dkim_selectors" field.
+func DkimSelectorsContainsFold(v string) predicate.OutboundMessage {
+	return predicate.OutboundMessage(sql.FieldContainsFold(FieldDkimSelectors, v))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

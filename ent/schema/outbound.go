@@ -51,6 +51,14 @@ func (OutboundMessage) Fields() []ent.Field {
 		field.Bool("track_opens").Default(false),
 		field.Bool("track_clicks").Default(false),
 		field.Enum("source").Values("api", "submission", "bounce").Immutable(),
+		field.Text("dkim_signature").Optional().Immutable().
+			Comment("DKIM-Signature fields made as the message was queued, sent before its blob; " +
+				"empty when the workers sign as they send (tracked mail, bounces).").
+			Annotations(entgql.Skip()),
+		field.String("dkim_selectors").Optional().Immutable().
+			Comment("The selectors of dkim_signature, comma-separated, in order: a worker signs " +
+				"afresh when the domain's active keys are no longer these.").
+			Annotations(entgql.Skip()),
 	}
 }
 

@@ -208,6 +208,7 @@ func load(ctx context.Context, c *ent.Client, keys []unitKey, now time.Time) ([]
 			u.MailFrom, u.QueuedAt = m.MailFrom, m.CreatedAt
 			u.SenderDomain, u.Account = m.DomainID, m.AccountID
 			u.TrackOpens, u.TrackClicks = m.TrackOpens, m.TrackClicks
+			u.DKIMSignature, u.DKIMSelectors = m.DkimSignature, m.DkimSelectors
 		}
 	}
 	for _, r := range rows {

@@ -36,6 +36,10 @@ type Unit struct {
 	Account      pulid.ID
 	// TrackOpens and TrackClicks say whether the message is tracked.
 	TrackOpens, TrackClicks bool
+	// DKIMSignature and DKIMSelectors are the signature made when the
+	// message was queued, if it was (mail/outbox.Presign).
+	DKIMSignature string
+	DKIMSelectors string
 
 	// Recipients are the unit's recipients, in id order. Pass their
 	// addresses to Deliver in this order.

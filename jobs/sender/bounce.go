@@ -24,7 +24,7 @@ func (s *Sender) queueBounces(ctx context.Context, tx *ent.Client, u *queue.Unit
 	if !dsn.ShouldBounce(u.MailFrom, raw) {
 		return nil
 	}
-	dom, err := s.keys.get(ctx, u.SenderDomain)
+	dom, err := s.domains.Get(ctx, u.SenderDomain)
 	if err != nil {
 		return fmt.Errorf("sender: bounce: %w", err)
 	}
@@ -47,7 +47,7 @@ func (s *Sender) queueBounces(ctx context.Context, tx *ent.Client, u *queue.Unit
 	}
 	b := &dsn.Builder{
 		Hostname: s.opts.Hostname,
-		From:     "Mail Delivery System <MAILER-DAEMON@" + dom.name + ">",
+		From:     "Mail Delivery System <MAILER-DAEMON@" + dom.Name + ">",
 		Now:      func() time.Time { return now },
 	}
 	msg, err := b.Build(report)

@@ -13,6 +13,7 @@ import (
 	"github.com/lightr-mail/lightr/mail/directory"
 	"github.com/lightr-mail/lightr/mail/dkim"
 	"github.com/lightr-mail/lightr/mail/outbound"
+	"github.com/lightr-mail/lightr/mail/outbox"
 )
 
 // loadTimeout bounds reading a unit's message from the database.
@@ -134,16 +135,16 @@ func (s *Sender) isLocal(ctx context.Context, u *queue.Unit) (bool, error) {
 // to all its recipients, or, when its tracking tells recipients apart,
 // one copy each.
 func (s *Sender) deliverRemote(ctx context.Context, u *queue.Unit, raw []byte) ([]outbound.RecipientResult, error) {
-	dom, err := s.keys.get(ctx, u.SenderDomain)
+	dom, err := s.domains.Get(ctx, u.SenderDomain)
 	if err != nil {
 		return allDeferred(u.Recipients, "4.3.0", "cannot read the sending domain: "+err.Error()), nil
 	}
 	c := s.opts.Remote
-	if s.opts.Smarthost != nil && (s.opts.UseSmarthost == nil || s.opts.UseSmarthost(dom.name)) {
+	if s.opts.Smarthost != nil && (s.opts.UseSmarthost == nil || s.opts.UseSmarthost(dom.Name)) {
 		c = s.opts.Smarthost
 	}
 	if c == nil {
-		return allDeferred(u.Recipients, "4.3.5", "no route: the smarthost does not serve "+dom.name), nil
+		return allDeferred(u.Recipients, "4.3.5", "no route: the smarthost does not serve "+dom.Name), nil
 	}
 	if s.perRecipient(u) {
 		return s.deliverEach(ctx, c, u, dom, raw)
@@ -153,19 +154,23 @@ func (s *Sender) deliverRemote(ctx context.Context, u *queue.Unit, raw []byte) (
 
 // deliverCopy tracks raw for rcpts (who are u's recipients, or some of
 // them), signs it and sends it to them in one transaction.
-func (s *Sender) deliverCopy(ctx context.Context, c *outbound.Client, u *queue.Unit, dom *sendingDomain,
+func (s *Sender) deliverCopy(ctx context.Context, c *outbound.Client, u *queue.Unit, dom *outbox.SendingDomain,
 	rcpts []queue.Recipient, raw []byte) ([]outbound.RecipientResult, error) {
 	// Tracking comes first, so that the signature covers the links sent.
 	signed, err := s.tracked(u, dom, rcpts, raw)
 	if err != nil {
 		return allDeferred(rcpts, "4.3.0", err.Error()), nil
 	}
-	if len(dom.keys) > 0 {
-		signed, err = dkim.Sign(signed, dom.keys)
+	switch {
+	case s.presigned(u, dom):
+		signed = append([]byte(u.DKIMSignature), raw...)
+	case len(dom.Keys) > 0:
+		signed, err = dkim.Sign(signed, dom.Keys)
 		if err != nil {
 			// Never send unsigned what should be signed.
 			return allDeferred(rcpts, "4.7.0", "DKIM signing failed: "+err.Error()), nil
 		}
+		s.count(func(st *Stats) { st.Signed++ })
 	}
 	addrs := make([]string, len(rcpts))
 	for i, r := range rcpts {
@@ -178,6 +183,15 @@ func (s *Sender) deliverCopy(ctx context.Context, c *outbound.Client, u *queue.U
 		return allStatus(rcpts, outbound.StatusFailed, "5.5.2", err.Error()), nil
 	}
 	return res.Recipients, err
+}
+
+// presigned reports whether u's message goes out with the signature made
+// when it was queued: it has one, it is sent as it was queued (no
+// tracking), and the domain still signs with exactly those selectors. A
+// key rotated or revoked since, or one added, means signing afresh, so
+// that no message leaves with a signature whose key is going away.
+func (s *Sender) presigned(u *queue.Unit, dom *outbox.SendingDomain) bool {
+	return u.DKIMSignature != "" && !s.tracks(u) && u.DKIMSelectors == dom.Selectors()
 }
 
 // release gives u back without counting an attempt.

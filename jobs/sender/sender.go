@@ -18,6 +18,7 @@ import (
 	"github.com/lightr-mail/lightr/mail/message"
 	"github.com/lightr-mail/lightr/mail/notify"
 	"github.com/lightr-mail/lightr/mail/outbound"
+	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/store"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	Remote       *outbound.Client
 	Smarthost    *outbound.Client
 	UseSmarthost func(senderDomain string) bool
+
+	// Domains reads the sending domains (keys, tracking host); nil means
+	// a cache of the Sender's own.
+	Domains *outbox.DomainCache
 
 	// Local stores the mail of hosted domains.
 	Local *delivery.Deliverer
@@ -79,10 +84,11 @@ type Sender struct {
 	store  *store.Store
 	log    *slog.Logger
 	wake   chan struct{}
-	keys   *keyCache
-	hosted *hostedCache
-	owner  string
-	rec    *batch.Committer[*queue.Outcome] // set by Run
+	// domains has the sending domains' keys and tracking hosts.
+	domains *outbox.DomainCache
+	hosted  *hostedCache
+	owner   string
+	rec     *batch.Committer[*queue.Outcome] // set by Run
 
 	mu     sync.Mutex
 	stats  Stats
@@ -98,6 +104,10 @@ type Stats struct {
 	Claimed, Delivered, Deferred, Bounced, Failed, Released, LeaseLost uint64
 	// Bounces counts the notifications queued.
 	Bounces uint64
+	// Signed counts the copies the workers DKIM-signed as they sent them;
+	// mail signed as it was queued and sent with that signature is not
+	// counted.
+	Signed uint64
 }
 
 // New returns a Sender over client, loading raw messages through st.
@@ -135,15 +145,18 @@ func New(client *ent.Client, st *store.Store, o Options) (*Sender, error) {
 	if st == nil {
 		st = store.New()
 	}
+	if o.Domains == nil {
+		o.Domains = outbox.NewDomainCache(client, 0)
+	}
 	s := &Sender{
-		opts:   o,
-		client: client,
-		store:  st,
-		log:    o.Log.With("component", "sender"),
-		wake:   make(chan struct{}, 1),
-		keys:   newKeyCache(client, time.Minute),
-		hosted: newHostedCache(hostedTTL),
-		owner:  newOwner(o.Node),
+		opts:    o,
+		client:  client,
+		store:   st,
+		log:     o.Log.With("component", "sender"),
+		wake:    make(chan struct{}, 1),
+		domains: o.Domains,
+		hosted:  newHostedCache(hostedTTL),
+		owner:   newOwner(o.Node),
 	}
 	s.opts.Policy.OnFailures = s.queueBounces
 	return s, nil

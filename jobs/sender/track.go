@@ -7,6 +7,7 @@ import (
 
 	"github.com/lightr-mail/lightr/jobs/queue"
 	"github.com/lightr-mail/lightr/mail/outbound"
+	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/track"
 )
 
@@ -45,7 +46,8 @@ func (s *Sender) perRecipient(u *queue.Unit) bool {
 // tracked returns raw with the tracking of u's message for the copy sent
 // to rcpts: their own links when it is one recipient, the message's when
 // it is several.
-func (s *Sender) tracked(u *queue.Unit, dom *sendingDomain, rcpts []queue.Recipient, raw []byte) ([]byte, error) {
+func (s *Sender) tracked(u *queue.Unit, dom *outbox.SendingDomain, rcpts []queue.Recipient,
+	raw []byte) ([]byte, error) {
 	if !s.tracks(u) {
 		return raw, nil
 	}
@@ -56,8 +58,8 @@ func (s *Sender) tracked(u *queue.Unit, dom *sendingDomain, rcpts []queue.Recipi
 		Message: u.MessageID,
 		Signer:  s.opts.Tracking.Signer,
 	}
-	if dom.trackingHost != "" {
-		l.Base = "https://" + dom.trackingHost
+	if dom.TrackingHost != "" {
+		l.Base = "https://" + dom.TrackingHost
 	}
 	if len(rcpts) == 1 {
 		l.Recipient = rcpts[0].ID
@@ -73,7 +75,7 @@ func (s *Sender) tracked(u *queue.Unit, dom *sendingDomain, rcpts []queue.Recipi
 // transaction of its own, in order, and returns their results in u's
 // order. Shutdown stops it between copies; the recipients not yet tried
 // are deferred.
-func (s *Sender) deliverEach(ctx context.Context, c *outbound.Client, u *queue.Unit, dom *sendingDomain,
+func (s *Sender) deliverEach(ctx context.Context, c *outbound.Client, u *queue.Unit, dom *outbox.SendingDomain,
 	raw []byte) ([]outbound.RecipientResult, error) {
 	results := make([]outbound.RecipientResult, 0, len(u.Recipients))
 	var last error
@@ -99,7 +101,7 @@ func (s *Sender) trackedLocal(ctx context.Context, u *queue.Unit, raw []byte, lo
 	if !s.tracks(u) {
 		return raw
 	}
-	dom, err := s.keys.get(ctx, u.SenderDomain)
+	dom, err := s.domains.Get(ctx, u.SenderDomain)
 	if err == nil {
 		var out []byte
 		if out, err = s.tracked(u, dom, u.Recipients, raw); err == nil {

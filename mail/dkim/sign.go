@@ -148,33 +148,46 @@ func validName(s string) bool {
 // cannot sign, or when the message has no From field or a malformed header:
 // a message of a domain with a key is never sent unsigned.
 func Sign(raw []byte, keys []SigningKey) ([]byte, error) {
+	sigs, msg, err := Signatures(raw, keys)
+	if err != nil {
+		return nil, err
+	}
+	return append(sigs, msg...), nil
+}
+
+// Signatures is Sign with its result in two parts: the DKIM-Signature
+// fields, each with its CRLF, and the message they sign, in the form it
+// must be sent in. Sending sigs and then msg is sending what Sign returns,
+// so the fields can be made once, kept apart, and sent before the same
+// bytes later.
+func Signatures(raw []byte, keys []SigningKey) (sigs, msg []byte, err error) {
 	if len(keys) == 0 {
-		return nil, ErrNoKey
+		return nil, nil, ErrNoKey
 	}
 	msg, names, err := prepare(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fields, err := headerKeys(names)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
-	sigs := make([]string, len(keys))
+	out := make([]string, len(keys))
 	size := len(msg)
 	for i, k := range keys {
-		if sigs[i], err = k.sign(msg, fields); err != nil {
-			return nil, fmt.Errorf("sign with the %s key %s: %w",
+		if out[i], err = k.sign(msg, fields); err != nil {
+			return nil, nil, fmt.Errorf("sign with the %s key %s: %w",
 				k.Algorithm, RecordName(k.Selector, k.Domain), err)
 		}
-		size += len(sigs[i])
+		size += len(out[i])
 	}
-
-	out := make([]byte, 0, size)
-	for _, s := range sigs {
-		out = append(out, s...)
+	// Room for msg too, so that Sign appends it without copying twice.
+	sigs = make([]byte, 0, size)
+	for _, s := range out {
+		sigs = append(sigs, s...)
 	}
-	return append(out, msg...), nil
+	return sigs, msg, nil
 }
 
 // sign returns the DKIM-Signature field, with its CRLF, of k over msg.

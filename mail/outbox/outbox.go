@@ -11,6 +11,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/dkim"
 	"github.com/lightr-mail/lightr/mail/store"
 )
 
@@ -65,6 +66,51 @@ type Message struct {
 	// for this message; nil means the sending domain's default. A bounce
 	// is never tracked.
 	TrackOpens, TrackClicks *bool
+
+	// DKIMSignature and DKIMSelectors, set by Presign, are the message's
+	// DKIM-Signature fields and the selectors that made them; Raw is then
+	// the form they sign. Empty, the workers sign as they send.
+	DKIMSignature []byte
+	DKIMSelectors string
+}
+
+// Presign decides m's tracking with its sending domain d (as Queue would)
+// and, when m is not tracked and d has keys, signs m now: the workers
+// then send the stored signature instead of signing each attempt. A
+// tracked message is signed as it is sent, since tracking rewrites it per
+// recipient.
+//
+// Call it before the transaction that queues m where the caller can:
+// signing is slow (RSA-2048 takes about a millisecond) and, inside, holds
+// the database's one writer that long. Presign fails, leaving m unsigned,
+// when a key cannot sign m; the caller answers with a temporary error
+// rather than queue it unsigned.
+func Presign(m *Message, d *SendingDomain) error {
+	if d == nil || d.ID != m.Domain {
+		return fmt.Errorf("outbox: presign: the sending domain does not match")
+	}
+	if m.Source == outboundmessage.SourceBounce {
+		return nil
+	}
+	opens, clicks := d.TrackOpens, d.TrackClicks
+	if m.TrackOpens != nil {
+		opens = *m.TrackOpens
+	}
+	if m.TrackClicks != nil {
+		clicks = *m.TrackClicks
+	}
+	// The decision made here is the one stored, even if the domain's
+	// defaults change before the transaction.
+	m.TrackOpens, m.TrackClicks = &opens, &clicks
+	if opens || clicks || len(d.Keys) == 0 {
+		return nil
+	}
+	sigs, msg, err := dkim.Signatures(m.Raw, d.Keys)
+	if err != nil {
+		return fmt.Errorf("outbox: DKIM signing: %w", err)
+	}
+	m.Raw, m.DKIMSignature, m.DKIMSelectors = msg, sigs, d.Selectors()
+	return nil
 }
 
 // Queue stores m and queues it for each of its recipients, with c, which
@@ -98,6 +144,9 @@ func Queue(ctx context.Context, c *ent.Client, st *store.Store, m *Message) (*en
 	}
 	if m.IdempotencyKey != "" {
 		create.SetIdempotencyKey(m.IdempotencyKey).SetRequestHash(m.RequestHash)
+	}
+	if len(m.DKIMSignature) > 0 {
+		create.SetDkimSignature(string(m.DKIMSignature)).SetDkimSelectors(m.DKIMSelectors)
 	}
 	if m.Source != outboundmessage.SourceBounce {
 		opens, clicks, err := tracking(ctx, c, m)

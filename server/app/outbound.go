@@ -90,6 +90,7 @@ func (a *App) senderOptions(m *mailServices) (sender.Options, error) {
 		Policy:       queue.Policy{Schedule: queue.Schedule(c.RetrySchedule), MaxAge: c.MaxAge},
 		Remote:       remote,
 		Local:        m.Deliverer,
+		Domains:      m.Domains,
 		Tracking:     m.Tracking.senderOptions(a.Config.Tracking.PerRecipientLimit),
 		Hostname:     a.Config.SMTP.Domain,
 		Node:         c.NodeName,

@@ -95,6 +95,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		Feed:          events,
 		Subscriptions: a.SubscriptionOptions(),
 		Webhooks:      a.webhookPolicy(),
+		Domains:       mail.Domains,
 	})
 	ln, err := net.Listen("tcp", c.HTTP.Addr)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/lightr-mail/lightr/mail/delivery"
+	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/resolver"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/mail/verify"
@@ -28,6 +29,9 @@ type mailServices struct {
 	Wake func()
 	// Tracking signs the open and click links of tracked mail.
 	Tracking *tracking
+	// Domains has the sending domains' keys and tracking defaults, for
+	// signing as mail is queued and as it is sent.
+	Domains *outbox.DomainCache
 }
 
 // openMail builds the mail pipeline from the configuration.
@@ -59,6 +63,7 @@ func (a *App) openMail() (*mailServices, error) {
 		Store:     st,
 		Wake:      func() {},
 		Tracking:  tr,
+		Domains:   outbox.NewDomainCache(a.DB.Client, 0),
 	}, nil
 }
 

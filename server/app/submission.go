@@ -43,8 +43,9 @@ func (a *App) startSubmission(m *mailServices) (stop func(context.Context) error
 		Passwords: &access.Passwords{Client: a.DB.Client},
 		Keys:      a.Auth,
 		// Read at each call: the outbound workers may install it later.
-		Wake:   func() { m.Wake() },
-		Notify: a.Notify,
+		Wake:    func() { m.Wake() },
+		Notify:  a.Notify,
+		Domains: m.Domains,
 	})
 
 	var lns []net.Listener

@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the schema this binary writes. Bump it
 // with every change to ent/schema, so that a database records which
 // binary last migrated it and an older binary refuses a newer database.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // versionTable records each migration; its last row is the current version.
 const versionTable = `CREATE TABLE IF NOT EXISTS lightr_schema_version (

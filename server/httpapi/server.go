@@ -27,6 +27,7 @@ import (
 	"github.com/lightr-mail/lightr/jobs/webhooks"
 	"github.com/lightr-mail/lightr/mail/feed"
 	"github.com/lightr-mail/lightr/mail/notify"
+	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 )
@@ -70,6 +71,9 @@ type Options struct {
 	Tracking TrackingOptions
 	// Webhooks is the address policy of webhook endpoint URLs.
 	Webhooks webhooks.Policy
+	// Domains reads the sending domains, for sendEmail to sign as it
+	// queues; nil means a cache of the handler's own.
+	Domains *outbox.DomainCache
 }
 
 // Handler returns the http.Handler for all of Lightr's HTTP routes.
@@ -128,6 +132,10 @@ func graphQL(o Options) http.Handler {
 	r := &graph.Resolver{
 		Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store, Notify: o.Notify,
 		Wake: o.Wake, MaxMessageBytes: o.MaxBodyBytes, Webhooks: o.Webhooks,
+		Domains: o.Domains,
+	}
+	if r.Domains == nil {
+		r.Domains = outbox.NewDomainCache(o.Client, 0)
 	}
 	r.Feed = o.Feed
 	srv := handler.New(graph.NewSchema(r, o.PageSize))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/mail/notify"
+	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/mail/store"
 	"github.com/lightr-mail/lightr/server/access"
 	"github.com/lightr-mail/lightr/server/netlimit"
@@ -66,6 +67,9 @@ type SubmissionBackend struct {
 	// Notify hears of the message.queued events of each queued message,
 	// after its commit; nil tells no one.
 	Notify *notify.Hub
+	// Domains reads the sending domains, to sign each message before the
+	// transaction that queues it; nil means a cache of the server's own.
+	Domains *outbox.DomainCache
 }
 
 // Submission is the message submission server (RFC 6409) where accounts
@@ -86,6 +90,9 @@ func NewSubmission(o SubmissionOptions, b SubmissionBackend) *Submission {
 	o.setDefaults()
 	if b.Wake == nil {
 		b.Wake = func() {}
+	}
+	if b.Domains == nil {
+		b.Domains = outbox.NewDomainCache(b.Client, 0)
 	}
 	s := &Submission{
 		opts:     o,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -130,8 +131,16 @@ func (ss *subSession) queue(ctx context.Context, m *outbox.Message) (*ent.Outbou
 		m.Account = ss.account.ID
 	}
 	ctx = systemContext(viewer.NewContext(ctx, ss.viewer))
+	// Signed before the transaction, which holds the database's writer.
+	d, err := ss.srv.be.Domains.Get(ctx, m.Domain)
+	if err != nil {
+		return nil, fmt.Errorf("sending domain: %w", err)
+	}
+	if err := outbox.Presign(m, d); err != nil {
+		return nil, err
+	}
 	var out *ent.OutboundMessage
-	err := db.InTx(ctx, ss.srv.be.Client, "smtp: queue", func(c *ent.Client) error {
+	err = db.InTx(ctx, ss.srv.be.Client, "smtp: queue", func(c *ent.Client) error {
 		var err error
 		out, err = outbox.Queue(ctx, c, ss.srv.be.Store, m)
 		return err

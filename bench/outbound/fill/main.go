@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,8 @@ func main() {
 	file := flag.String("config", "", "Lightr configuration `file`")
 	domain := flag.String("domain", "send.bench.test", "Lightr's sending `domain`")
 	batch := flag.Int("batch", 200, "messages per Lightr `transaction`")
+	presign := flag.Bool("presign", true, "DKIM-sign each message before queueing it, as sendEmail and "+
+		"submission do (false: the workers sign as they send, as for tracked mail)")
 	addr := flag.String("smtp", "", "SMTP `host:port` to send to instead (Postfix)")
 	conns := flag.Int("conns", 8, "SMTP `connections` at once")
 	timeout := flag.Duration("timeout", 15*time.Minute, "give up after this long")
@@ -73,7 +76,7 @@ func main() {
 	if *addr != "" {
 		err = sendSMTP(ctx, *addr, *conns, p)
 	} else {
-		err = queueLightr(ctx, *file, *domain, *batch, p)
+		err = queueLightr(ctx, *file, *domain, *batch, *presign, p)
 	}
 	if err != nil {
 		log.Fatalf("fill: %v", err)
@@ -106,8 +109,9 @@ func (p params) message(i int) []byte {
 }
 
 // queueLightr queues the messages into the database of the configuration
-// in file, batch to a transaction.
-func queueLightr(ctx context.Context, file, domain string, batch int, p params) error {
+// in file, batch to a transaction. With presign, each batch is signed
+// first, on every core, outside the transaction, as mail/submit does.
+func queueLightr(ctx context.Context, file, domain string, batch int, presign bool, p params) error {
 	cfg, err := config.Load(config.LoadOptions{File: file})
 	if err != nil {
 		return err
@@ -126,15 +130,16 @@ func queueLightr(ctx context.Context, file, domain string, batch int, p params) 
 	if err != nil {
 		return fmt.Errorf("sending domain %s: %w", domain, err)
 	}
+	sending, err := outbox.NewDomainCache(d.Client, 0).Get(ctx, dom.ID)
+	if err != nil {
+		return err
+	}
 	st := store.New()
 	for first := 0; first < p.n; first += batch {
 		last := min(first+batch, p.n)
-		tx, err := d.Tx(ctx)
-		if err != nil {
-			return err
-		}
+		msgs := make([]*outbox.Message, 0, last-first)
 		for i := first; i < last; i++ {
-			_, err = outbox.Queue(ctx, tx.Client(), st, &outbox.Message{
+			msgs = append(msgs, &outbox.Message{
 				Org:             dom.OrganizationID,
 				Domain:          dom.ID,
 				MailFrom:        p.from,
@@ -144,8 +149,19 @@ func queueLightr(ctx context.Context, file, domain string, batch int, p params) 
 				Subject:         fmt.Sprintf("outbound benchmark message %d", i),
 				MessageIDHeader: fmt.Sprintf("<bench-%d@send.bench.test>", i),
 			})
-			if err != nil {
-				return errors.Join(fmt.Errorf("queue message %d: %w", i, err), tx.Rollback())
+		}
+		if presign {
+			if err := signAll(msgs, sending); err != nil {
+				return err
+			}
+		}
+		tx, err := d.Tx(ctx)
+		if err != nil {
+			return err
+		}
+		for i, m := range msgs {
+			if _, err = outbox.Queue(ctx, tx.Client(), st, m); err != nil {
+				return errors.Join(fmt.Errorf("queue message %d: %w", first+i, err), tx.Rollback())
 			}
 		}
 		if err := tx.Commit(); err != nil {
@@ -153,6 +169,24 @@ func queueLightr(ctx context.Context, file, domain string, batch int, p params) 
 		}
 	}
 	return nil
+}
+
+// signAll presigns msgs on every core.
+func signAll(msgs []*outbox.Message, d *outbox.SendingDomain) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(msgs) && errs[w] == nil; i = int(next.Add(1)) - 1 {
+				errs[w] = outbox.Presign(msgs[i], d)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // sendSMTP sends the messages to addr over conns connections at once.
