@@ -126,6 +126,7 @@ lightr dkim-gen --domain send.bench.test --algorithm rsa --bits 2048 >"$WORK/lig
 log "queue $N messages of $SIZE bytes into Lightr"
 "$FILL" -config "$CONF" -n "$N" -size "$SIZE" -rcpt-domains "$RCPT_DOMAINS" -presign="$PRESIGN" 2>&1 | tee "$WORK/fill-lightr.txt" >&2
 LIGHTR_FILL=$(sed -n 's/.* in \([0-9.]*\) s$/\1/p' "$WORK/fill-lightr.txt")
+LIGHTR_FILL_CPU=$(sed -n 's/.*fill: cpu \([0-9.]*\) s$/\1/p' "$WORK/fill-lightr.txt")
 
 # --- peers, OpenDKIM and Postfix's relay set-up -----------------------------
 listening 2525 || PEERS_STARTED=1
@@ -264,7 +265,7 @@ run_lightr() {
     "SELECT group_concat(status || '=' || n, ',') FROM
        (SELECT status, count(*) n FROM outbound_recipients GROUP BY status)")
   echo "lightr $round s=$(secs "$t0" "$t1") rate=$(rate "$(secs "$t0" "$t1")") cpu=$(cpu_s 0 "$c1")" \
-    "peak_kib=$hwm fill_s=$LIGHTR_FILL recipients=$st" | tee -a "$RESULTS"
+    "peak_kib=$hwm fill_s=$LIGHTR_FILL fill_cpu=$LIGHTR_FILL_CPU recipients=$st" | tee -a "$RESULTS"
 }
 
 run_postfix() {

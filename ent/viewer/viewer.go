@@ -68,8 +68,10 @@ type Viewer struct {
 	// Subject identifies the credential for logs and audit: an API key id,
 	// a token subject or an account address. Never a secret.
 	Subject string
-	// Expires is when the credential stops being valid: a JWT's exp. It
-	// is zero for credentials without an end (API keys, passwords).
+	// KeyID is the API key behind the viewer, if one is.
+	KeyID pulid.ID
+	// Expires is when the credential stops being valid: a JWT's exp or an
+	// API key's expiresAt. It is zero for credentials without an end.
 	// Connections that outlive a request (subscriptions) close then.
 	Expires time.Time
 }

@@ -83,9 +83,13 @@ func (a *Authenticator) apiKey(ctx context.Context, secret string) (*viewer.View
 	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
 		return nil, fmt.Errorf("%w: API key %s expired", ErrUnauthenticated, k.ID)
 	}
+	var expires time.Time
+	if k.ExpiresAt != nil {
+		expires = *k.ExpiresAt
+	}
 	if k.Admin {
 		a.touch(sys, k, now)
-		return &viewer.Viewer{Kind: viewer.KindAdmin, Subject: string(k.ID)}, nil
+		return &viewer.Viewer{Kind: viewer.KindAdmin, Subject: string(k.ID), KeyID: k.ID, Expires: expires}, nil
 	}
 	if err := a.checkOrg(sys, k.OrganizationID); err != nil {
 		return nil, err
@@ -96,7 +100,34 @@ func (a *Authenticator) apiKey(ctx context.Context, secret string) (*viewer.View
 		OrgID:   k.OrganizationID,
 		Scopes:  toScopes(k.Scopes),
 		Subject: string(k.ID),
+		KeyID:   k.ID,
+		Expires: expires,
 	}, nil
+}
+
+// StillValid returns an ErrUnauthenticated error once v's credential
+// has stopped being valid since it was authenticated: its API key was
+// deleted or has expired, or its organization was deleted or disabled.
+// Connections that outlive a request (subscriptions) ask it now and
+// then; a token's own expiry they watch themselves (Viewer.Expires).
+func (a *Authenticator) StillValid(ctx context.Context, v *viewer.Viewer) error {
+	sys := rule.SystemContext(ctx)
+	if v.KeyID != "" {
+		k, err := a.Client.APIKey.Get(sys, v.KeyID)
+		if ent.IsNotFound(err) {
+			return fmt.Errorf("%w: API key %s was deleted", ErrUnauthenticated, v.KeyID)
+		}
+		if err != nil {
+			return err
+		}
+		if k.ExpiresAt != nil && !a.now().Before(*k.ExpiresAt) {
+			return fmt.Errorf("%w: API key %s expired", ErrUnauthenticated, k.ID)
+		}
+	}
+	if v.Kind == viewer.KindAdmin {
+		return nil
+	}
+	return a.checkOrg(sys, v.OrgID)
 }
 
 // touch records when a key was last used, at most once a minute so that a

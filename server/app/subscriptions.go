@@ -24,5 +24,6 @@ func (a *App) SubscriptionOptions() httpapi.Subscriptions {
 		KeepAlive:        c.KeepAlive,
 		InitTimeout:      c.InitTimeout,
 		AllowedOrigins:   c.AllowedOrigins,
+		Recheck:          c.CredentialRecheck,
 	}
 }

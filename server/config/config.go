@@ -266,6 +266,9 @@ type Subscriptions struct {
 	InitTimeout time.Duration `mapstructure:"init_timeout" check:"positive"`
 	// Other origins (host patterns, e.g. app.example.com) browsers may open WebSockets from.
 	AllowedOrigins []string `mapstructure:"allowed_origins"`
+	// How often a subscription's credential is checked again, so that deleting its API key or disabling its
+	// organization closes it.
+	CredentialRecheck time.Duration `mapstructure:"credential_recheck" check:"positive"`
 }
 
 // Webhooks configures the delivery of events to webhook endpoints.
@@ -443,6 +446,7 @@ func Default() *Config {
 			MaxPerOrganization: 1000,
 			KeepAlive:          25 * time.Second,
 			InitTimeout:        10 * time.Second,
+			CredentialRecheck:  30 * time.Second,
 		},
 		JWT: JWT{
 			Issuer:     "lightr",

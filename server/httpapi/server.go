@@ -88,7 +88,7 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 
 	gql := graphQL(o)
-	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, streams(gql)))
+	mux.Handle("POST /graphql", authenticate(o.Auth, o.Log, streams(o.Auth, o.Log, o.Subscriptions.Recheck, gql)))
 	get := checkGETParams(authenticate(o.Auth, o.Log, gql))
 	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
 		// A WebSocket authenticates in connection_init, after the upgrade.

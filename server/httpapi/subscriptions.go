@@ -31,6 +31,10 @@ type Subscriptions struct {
 	// from. The request's own host is always allowed, as is a client that
 	// sends no Origin (anything but a browser).
 	AllowedOrigins []string
+	// Recheck is how often a subscription's credential is checked again
+	// (Authenticator.StillValid), so that deleting its API key or
+	// disabling its organization closes it; zero means never.
+	Recheck time.Duration
 }
 
 // Close codes of a WebSocket whose connection_init failed. 4403 is what
@@ -45,15 +49,16 @@ const (
 // graphql-ws (Apollo subscriptions-transport-ws).
 //
 // The credential comes in connection_init's payload, as Authorization:
-// "Bearer <token>" (browsers cannot set headers on a WebSocket). A JWT's
-// connection closes when the token expires.
+// "Bearer <token>" (browsers cannot set headers on a WebSocket). The
+// connection closes when its credential expires or stops being valid
+// (whileValid).
 func websocket(o Options) transport.Websocket {
 	s := o.Subscriptions
 	return transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
 			OriginPatterns: s.AllowedOrigins,
 		}},
-		InitFunc:              initFunc(o.Auth, o.Log, s.MaxPerConnection),
+		InitFunc:              initFunc(o.Auth, o.Log, s.MaxPerConnection, s.Recheck),
 		InitTimeout:           s.InitTimeout,
 		KeepAlivePingInterval: s.KeepAlive,
 		PingPongInterval:      s.KeepAlive,
@@ -62,7 +67,8 @@ func websocket(o Options) transport.Websocket {
 
 // initFunc authenticates a WebSocket's connection_init with the
 // credentials the HTTP API accepts (API keys and JWTs).
-func initFunc(a *access.Authenticator, log *slog.Logger, maxSubs int) transport.WebsocketInitFunc {
+func initFunc(a *access.Authenticator, log *slog.Logger, maxSubs int,
+	recheck time.Duration) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		bearer := strings.TrimSpace(p.Authorization())
 		if b, ok := strings.CutPrefix(bearer, "Bearer "); ok {
@@ -81,20 +87,47 @@ func initFunc(a *access.Authenticator, log *slog.Logger, maxSubs int) transport.
 			return transport.AppendCloseReason(ctx, "internal error"), nil, errors.New("internal error")
 		}
 		ctx = graph.WithSubscriptionLimit(viewer.NewContext(ctx, v), maxSubs)
-		return untilExpiry(ctx, v), nil, nil
+		ctx = transport.AppendCloseReason(ctx, "credential expired or revoked")
+		return whileValid(ctx, a, log, v, recheck), nil, nil
 	}
 }
 
-// untilExpiry returns a context that ends when v's credential expires;
-// gqlgen closes a WebSocket when its connection's context ends.
-func untilExpiry(ctx context.Context, v *viewer.Viewer) context.Context {
-	if v.Expires.IsZero() {
-		return ctx
-	}
-	ctx = transport.AppendCloseReason(ctx, "credential expired")
-	ctx, cancel := context.WithDeadline(ctx, v.Expires)
-	// The deadline's timer goes with the connection.
+// whileValid returns a context that ends when v's credential expires or,
+// asked every recheck, Authenticator.StillValid refuses it: its key was
+// deleted, its organization disabled. gqlgen closes a WebSocket when its
+// connection's context ends, and an SSE stream ends with its request's.
+// A failed check (the database unreachable) keeps the connection.
+func whileValid(ctx context.Context, a *access.Authenticator, log *slog.Logger, v *viewer.Viewer,
+	recheck time.Duration) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	// The connection's context ends it, and cancel then only marks it done.
 	context.AfterFunc(ctx, cancel)
+	if !v.Expires.IsZero() {
+		t := time.AfterFunc(time.Until(v.Expires), cancel)
+		context.AfterFunc(ctx, func() { t.Stop() })
+	}
+	if recheck > 0 && (v.KeyID != "" || !v.Admin()) {
+		go func() {
+			tick := time.NewTicker(recheck)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				err := a.StillValid(ctx, v)
+				switch {
+				case errors.Is(err, access.ErrUnauthenticated):
+					log.Info("subscription closed: credential no longer valid", "subject", v.Subject, "err", err)
+					cancel()
+					return
+				case err != nil && ctx.Err() == nil:
+					log.Warn("subscription credential check failed", "subject", v.Subject, "err", err)
+				}
+			}
+		}()
+	}
 	return ctx
 }
 
@@ -111,8 +144,8 @@ func isStream(r *http.Request) bool {
 
 // streams lets SSE responses outlive the server's read and write
 // timeouts, which bound ordinary requests, and ends them when the
-// viewer's credential expires.
-func streams(next http.Handler) http.Handler {
+// viewer's credential expires or stops being valid (whileValid).
+func streams(a *access.Authenticator, log *slog.Logger, recheck time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isStream(r) {
 			next.ServeHTTP(w, r)
@@ -122,9 +155,9 @@ func streams(next http.Handler) http.Handler {
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
 		ctx := r.Context()
-		if v := viewer.FromContext(ctx); v != nil && !v.Expires.IsZero() {
+		if v := viewer.FromContext(ctx); v != nil {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, v.Expires)
+			ctx, cancel = context.WithCancel(whileValid(ctx, a, log, v, recheck))
 			defer cancel()
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -347,6 +347,48 @@ func TestSubscriptions_Auth(t *testing.T) {
 	}
 }
 
+// TestSubscriptions_Revoked: deleting the API key a WebSocket was opened
+// with, or disabling the organization of a token's socket, closes the
+// socket within the recheck interval; a socket of a key still valid stays.
+func TestSubscriptions_Revoked(t *testing.T) {
+	e := servertest.New(t, func(c *config.Config) { c.Subscriptions.CredentialRecheck = 100 * time.Millisecond })
+	tn := newTenant(t, e, "acme")
+	id, secret := createAPIKey(t, e, tn.Token, map[string]any{"name": "live", "scopes": []string{"read"}})
+	_, kept := createAPIKey(t, e, tn.Token, map[string]any{"name": "kept", "scopes": []string{"read"}})
+
+	revoked := connect(t, e, "graphql-transport-ws", secret)
+	revoked.subscribe("1", nil)
+	stays := connect(t, e, "graphql-transport-ws", kept)
+	stays.subscribe("1", nil)
+	stays.quiet(300 * time.Millisecond) // both open and checked a few times
+
+	mustDo(t, e, tn.Token, `mutation($id: ID!) { deleteAPIKey(id: $id) { deletedID } }`,
+		map[string]any{"id": id}, nil)
+	select {
+	case <-revoked.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("socket still open 5s after its API key was deleted")
+	}
+	select {
+	case <-stays.closed:
+		t.Fatalf("the socket of a valid key closed too: %v", stays.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	other := createOrg(t, e, "Other")
+	c := connect(t, e, "graphql-ws", e.Token(t, pulid.ID(other)))
+	c.subscribe("1", nil)
+	if err := e.App.DB.Client.Organization.UpdateOneID(pulid.ID(other)).
+		SetDisabled(true).Exec(e.Admin()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("socket still open 5s after its organization was disabled")
+	}
+}
+
 // TestSubscriptions_SlowConsumer drops a subscriber that stops reading
 // with SLOW_CONSUMER, while another receives every event.
 func TestSubscriptions_SlowConsumer(t *testing.T) {

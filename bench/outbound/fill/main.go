@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -80,6 +81,11 @@ func main() {
 	}
 	if err != nil {
 		log.Fatalf("fill: %v", err)
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		log.Printf("fill: cpu %.2f s", cpu.Seconds())
 	}
 	log.Printf("fill: %d messages in %.2f s", p.n, time.Since(start).Seconds())
 }
