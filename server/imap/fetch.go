@@ -92,12 +92,31 @@ func (ss *session) markSeen(ctx context.Context, uids []imap.UID) error {
 // needs.
 func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	o *imap.FetchOptions) ([]*ent.Message, error) {
-	cols := []string{message.FieldID, message.FieldUID, message.FieldSeen, message.FieldAnswered,
-		message.FieldFlagged, message.FieldDeleted, message.FieldDraft, message.FieldKeywords,
-		message.FieldBlobID}
-	needRaw := needsRaw(o)
-	// Parsing the stored time was a tenth of a FETCH that does not ask
-	// for it.
+	first, last := uint32(uids[0]), uint32(uids[len(uids)-1])
+	var rows []*ent.Message
+	var err error
+	if needsRaw(o) {
+		rows, err = ss.rowsWithBlobs(ctx, first, last, o)
+	} else {
+		// Parsing the stored time was a tenth of a FETCH that does not
+		// ask for it, so it is read only when asked for.
+		rows, err = ss.readRows(ctx, first, last, o.InternalDate, o.RFC822Size)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imap: fetch rows: %w", err)
+	}
+	out := keepNamed(rows, uids)
+	if err := ss.fillParts(ctx, out, o); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rowsWithBlobs is readRows through Ent, with each row's blob, for the
+// FETCH items that slice the stored message.
+func (ss *session) rowsWithBlobs(ctx context.Context, first, last uint32,
+	o *imap.FetchOptions) ([]*ent.Message, error) {
+	cols := append([]string(nil), fetchColumns...)
 	if o.InternalDate {
 		cols = append(cols, message.FieldInternalDate)
 	}
@@ -107,22 +126,9 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	// The envelope and structure columns are the bulk of a row, and the
 	// shared cache usually holds them decoded: fillParts reads them only
 	// for the rows it lacks.
-	q := ss.srv.db.Client.Message.Query().
-		Where(message.MailboxID(ss.sel.mbox.ID),
-			message.UIDGTE(uint32(uids[0])), message.UIDLTE(uint32(uids[len(uids)-1]))).
-		Order(ent.Asc(message.FieldUID)).Select(cols...)
-	if needRaw {
-		q.WithBlob()
-	}
-	rows, err := q.All(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("imap: fetch rows: %w", err)
-	}
-	out := keepNamed(rows, uids)
-	if err := ss.fillParts(ctx, out, o); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ss.srv.db.Client.Message.Query().
+		Where(message.MailboxID(ss.sel.mbox.ID), message.UIDGTE(first), message.UIDLTE(last)).
+		Order(ent.Asc(message.FieldUID)).Select(cols...).WithBlob().All(ctx)
 }
 
 // fillParts reads the envelope and body structure columns of the rows

@@ -1,6 +1,7 @@
 package imap_test
 
 import (
+	"fmt"
 	"bytes"
 	"strings"
 	"testing"
@@ -273,5 +274,39 @@ func TestFetch_InternalDateAndSets(t *testing.T) {
 	}
 	if u := rc.ok("FETCH $ (UID)"); len(u) != 2 || !strings.HasPrefix(u[0], "* 2 FETCH") {
 		t.Errorf("FETCH $: %q", u)
+	}
+}
+
+// TestFetch_FlagsSizeDate: FETCH FLAGS, RFC822.SIZE and INTERNALDATE
+// answer what the message rows hold, keywords included, for messages with
+// and without them.
+func TestFetch_FlagsSizeDate(t *testing.T) {
+	e := start(t, nil)
+	c := e.selectInbox(e.alice, nil)
+	date := time.Date(2024, 11, 2, 8, 30, 0, 0, time.UTC)
+	raws := []string{testMessage("plain", "x"), testMessage("tagged", "a longer body")}
+	for _, raw := range raws {
+		e.appendMessage(c, "INBOX", raw, &imap.AppendOptions{Time: date})
+	}
+	rc := e.raw(e.alice)
+	rc.ok("SELECT INBOX")
+	rc.ok(`UID STORE 2 +FLAGS (\Flagged $Forwarded work)`)
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{
+		Flags: true, RFC822Size: true, InternalDate: true, UID: true,
+	}).Collect()
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("FETCH: %v %v", msgs, err)
+	}
+	for i, m := range msgs {
+		if m.RFC822Size != int64(len(raws[i])) || !m.InternalDate.Equal(date) {
+			t.Errorf("message %d: size %d (want %d), date %v", i+1, m.RFC822Size, len(raws[i]), m.InternalDate)
+		}
+	}
+	if len(msgs[0].Flags) != 0 {
+		t.Errorf("message 1 flags %v, want none", msgs[0].Flags)
+	}
+	got := fmt.Sprint(msgs[1].Flags)
+	if got != `[\Flagged $Forwarded work]` {
+		t.Errorf("message 2 flags %s", got)
 	}
 }

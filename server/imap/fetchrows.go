@@ -1,0 +1,84 @@
+package imap
+
+import (
+	"context"
+	stdsql "database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/lightr-mail/lightr/ent"
+	"github.com/lightr-mail/lightr/ent/message"
+	"github.com/lightr-mail/lightr/ent/schema/pulid"
+)
+
+// The columns every FETCH reads, in scan order; rowColumns adds the
+// optional ones.
+var fetchColumns = []string{
+	message.FieldID, message.FieldUID, message.FieldSeen, message.FieldAnswered, message.FieldFlagged,
+	message.FieldDeleted, message.FieldDraft, message.FieldKeywords, message.FieldBlobID,
+}
+
+// readRows returns the rows of the selected mailbox with UIDs from first
+// to last, in UID order, with the columns of fetchColumns and, when asked,
+// the internal date and size. It reads with one plain SQL query on the
+// reader pool instead of Ent's builder: scanning through Ent was about a
+// third of a FETCH 1:* of a large mailbox.
+//
+// Ent's privacy rules do not see this query, so it names the mailbox and
+// its account both: the mailbox was selected through those rules, as the
+// logged-in account, and a row of it is only ever that account's.
+func (ss *session) readRows(ctx context.Context, first, last uint32, date, size bool) ([]*ent.Message, error) {
+	cols := fetchColumns
+	if date {
+		cols = append(cols[:len(cols):len(cols)], message.FieldInternalDate)
+	}
+	if size {
+		cols = append(cols[:len(cols):len(cols)], message.FieldSize)
+	}
+	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + message.Table +
+		" WHERE " + message.FieldMailboxID + " = ? AND " + message.FieldAccountID + " = ? AND " +
+		message.FieldUID + " BETWEEN ? AND ? ORDER BY " + message.FieldUID
+	rows, err := ss.srv.db.Driver.Reader().QueryContext(ctx, query,
+		string(ss.sel.mbox.ID), string(ss.account.ID), first, last)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+
+	var out []*ent.Message
+	for rows.Next() {
+		m := &ent.Message{}
+		var id, blob string
+		var keywords []byte
+		var internal stdsql.NullTime
+		dest := []any{&id, &m.UID, &m.Seen, &m.Answered, &m.Flagged, &m.Deleted, &m.Draft, &keywords, &blob}
+		if date {
+			dest = append(dest, &internal)
+		}
+		if size {
+			dest = append(dest, &m.Size)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		m.ID, m.BlobID, m.InternalDate = pulid.ID(id), pulid.ID(blob), internal.Time
+		if m.Keywords, err = decodeKeywords(keywords); err != nil {
+			return nil, fmt.Errorf("message %s: keywords: %w", id, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// decodeKeywords decodes the JSON array Ent stores for the keywords
+// field; most messages have none.
+func decodeKeywords(b []byte) ([]string, error) {
+	switch string(b) {
+	case "", "null", "[]":
+		return nil, nil
+	}
+	var ks []string
+	err := json.Unmarshal(b, &ks)
+	return ks, err
+}
