@@ -1,8 +1,8 @@
 package imap_test
 
 import (
-	"fmt"
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"

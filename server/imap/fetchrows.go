@@ -46,9 +46,17 @@ func (ss *session) readRows(ctx context.Context, first, last uint32, date, size 
 	}
 	defer func() { _ = rows.Close() }()
 
-	var out []*ent.Message
+	// One allocation for the rows of a chunk (at most fetchChunk), not
+	// one per row: a FETCH 1:* of a large mailbox made garbage enough to
+	// show in its time.
+	slab := make([]ent.Message, 0, min(last-first+1, fetchChunk))
+	out := make([]*ent.Message, 0, cap(slab))
 	for rows.Next() {
-		m := &ent.Message{}
+		if len(slab) == cap(slab) {
+			slab = make([]ent.Message, 0, fetchChunk)
+		}
+		slab = append(slab, ent.Message{})
+		m := &slab[len(slab)-1]
 		var id, blob string
 		var keywords []byte
 		var internal stdsql.NullTime

@@ -47,16 +47,21 @@ func (ss *session) targets(ctx context.Context, uids []imap.UID, where ...func(*
 	return out, nil
 }
 
-// keepNamed keeps the rows whose UID is among uids: a query by UID range
-// also returns the UIDs between that the set does not name.
+// keepNamed keeps the rows whose UID is among uids, both in ascending UID
+// order: a query by UID range also returns the UIDs between that the set
+// does not name.
 func keepNamed(rows []*ent.Message, uids []imap.UID) []*ent.Message {
-	want := make(map[uint32]bool, len(uids))
-	for _, u := range uids {
-		want[uint32(u)] = true
-	}
+	// Both are in ascending UID order: walk them together.
 	out := rows[:0]
+	i := 0
 	for _, m := range rows {
-		if want[m.UID] {
+		for i < len(uids) && uint32(uids[i]) < m.UID {
+			i++
+		}
+		if i == len(uids) {
+			break
+		}
+		if uint32(uids[i]) == m.UID {
 			out = append(out, m)
 		}
 	}
