@@ -1,11 +1,12 @@
 package message
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Envelope holds what an IMAP ENVELOPE (RFC 9051 §7.5.2) reports, decoded:
@@ -114,9 +115,14 @@ type EmbeddedMessage struct {
 }
 
 // DecodeEnvelope decodes the JSON that Parse stored in Parsed.Envelope.
+//
+// The two decoders use goccy/go-json, which reads what encoding/json
+// wrote about five times faster: an IMAP FETCH that finds the shared
+// cache empty (the first after a restart) decodes every message's
+// envelope and structure once.
 func DecodeEnvelope(b []byte) (*Envelope, error) {
 	var env Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := gojson.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
 	}
 	return &env, nil
@@ -126,7 +132,7 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 // Parsed.BodyStructure.
 func DecodeStructure(b []byte) (*Part, error) {
 	var p Part
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := gojson.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("decode body structure: %w", err)
 	}
 	return &p, nil
