@@ -14,6 +14,7 @@ import (
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/ent/outboundrecipient"
 	"github.com/lightr-mail/lightr/ent/rule"
+	"github.com/lightr-mail/lightr/jobs/sender"
 	"github.com/lightr-mail/lightr/mail/directory"
 	lightrdkim "github.com/lightr-mail/lightr/mail/dkim"
 	"github.com/lightr-mail/lightr/mail/outbox"
@@ -72,6 +73,20 @@ func (f *fixture) verify(t *testing.T, data []byte) []string {
 	return passed
 }
 
+// sendOne starts a Sender, waits until m's one recipient carol is
+// delivered, and returns the Sender and the one copy the peer received.
+func (f *fixture) sendOne(t *testing.T, m *ent.OutboundMessage) (*sender.Sender, []byte) {
+	t.Helper()
+	s := f.start(t, nil)
+	s.Wake()
+	f.waitStatus(t, m, "carol@remote.test", outboundrecipient.StatusDelivered)
+	got := f.peer.received()
+	if len(got) != 1 {
+		t.Fatalf("peer received %d messages", len(got))
+	}
+	return s, got[0].data
+}
+
 // TestSender_Presigned: a message signed as it was queued goes out with
 // exactly that signature, which verifies, and nothing signed twice.
 func TestSender_Presigned(t *testing.T) {
@@ -80,21 +95,14 @@ func TestSender_Presigned(t *testing.T) {
 	if m.DkimSignature == "" || m.DkimSelectors != "s1" {
 		t.Fatalf("stored signature %q, selectors %q", m.DkimSignature, m.DkimSelectors)
 	}
-	s := f.start(t, nil)
-	s.Wake()
-	f.waitStatus(t, m, "carol@remote.test", outboundrecipient.StatusDelivered)
-
-	got := f.peer.received()
-	if len(got) != 1 {
-		t.Fatalf("peer received %d messages", len(got))
+	s, data := f.sendOne(t, m)
+	if !bytes.HasPrefix(data, []byte(m.DkimSignature)) {
+		t.Errorf("sent message does not start with the stored signature:\n%.300s", data)
 	}
-	if !bytes.HasPrefix(got[0].data, []byte(m.DkimSignature)) {
-		t.Errorf("sent message does not start with the stored signature:\n%.300s", got[0].data)
-	}
-	if n := bytes.Count(got[0].data, []byte("DKIM-Signature:")); n != 1 {
+	if n := bytes.Count(data, []byte("DKIM-Signature:")); n != 1 {
 		t.Errorf("%d DKIM-Signature fields, want 1", n)
 	}
-	if passed := f.verify(t, got[0].data); len(passed) != 1 {
+	if passed := f.verify(t, data); len(passed) != 1 {
 		t.Errorf("verified signatures %v, want one", passed)
 	}
 	if st := s.Stats(); st.Signed != 0 {
@@ -114,20 +122,14 @@ func TestSender_PresignedKeyRotated(t *testing.T) {
 	_, err := directory.AddDKIMKey(f.admin, f.db.Client, f.domain, "s2", "rsa", 1024)
 	check(t, err)
 
-	s := f.start(t, nil)
-	s.Wake()
-	f.waitStatus(t, m, "carol@remote.test", outboundrecipient.StatusDelivered)
-	got := f.peer.received()
-	if len(got) != 1 {
-		t.Fatalf("peer received %d messages", len(got))
-	}
-	if bytes.Contains(got[0].data, []byte(m.DkimSignature)) {
+	s, data := f.sendOne(t, m)
+	if bytes.Contains(data, []byte(m.DkimSignature)) {
 		t.Error("the retired key's signature was sent")
 	}
-	if !bytes.Contains(got[0].data, []byte("s=s2;")) {
-		t.Errorf("not signed with s2:\n%.400s", got[0].data)
+	if !bytes.Contains(data, []byte("s=s2;")) {
+		t.Errorf("not signed with s2:\n%.400s", data)
 	}
-	if passed := f.verify(t, got[0].data); len(passed) != 1 {
+	if passed := f.verify(t, data); len(passed) != 1 {
 		t.Errorf("verified signatures %v, want one", passed)
 	}
 	if st := s.Stats(); st.Signed != 1 {
