@@ -323,33 +323,35 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CancelOutboundMessage func(childComplexity int, id pulid.ID) int
-		CreateAPIKey          func(childComplexity int, input ent.CreateAPIKeyInput, organizationID *pulid.ID) int
-		CreateAccount         func(childComplexity int, input ent.CreateAccountInput, password *string) int
-		CreateAlias           func(childComplexity int, input ent.CreateAliasInput) int
-		CreateDomain          func(childComplexity int, input ent.CreateDomainInput, organizationID *pulid.ID) int
-		CreateOrganization    func(childComplexity int, input ent.CreateOrganizationInput) int
-		CreateWebhook         func(childComplexity int, input ent.CreateWebhookInput) int
-		DeleteAPIKey          func(childComplexity int, id pulid.ID) int
-		DeleteAccount         func(childComplexity int, id pulid.ID) int
-		DeleteAlias           func(childComplexity int, id pulid.ID) int
-		DeleteDomain          func(childComplexity int, id pulid.ID) int
-		DeleteMessages        func(childComplexity int, ids []pulid.ID) int
-		DeleteOrganization    func(childComplexity int, id pulid.ID) int
-		DeleteWebhook         func(childComplexity int, id pulid.ID) int
-		IssueToken            func(childComplexity int, organizationID *pulid.ID, scopes []string, ttlSeconds *int) int
-		MarkMessages          func(childComplexity int, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) int
-		MoveMessages          func(childComplexity int, ids []pulid.ID, mailboxID pulid.ID) int
-		RetryOutboundMessage  func(childComplexity int, id pulid.ID) int
-		RotateWebhookSecret   func(childComplexity int, id pulid.ID, keepPreviousSeconds *int) int
-		SendEmail             func(childComplexity int, input model.SendEmailInput) int
-		SetAccountPassword    func(childComplexity int, id pulid.ID, password *string) int
-		UpdateAPIKey          func(childComplexity int, id pulid.ID, input ent.UpdateAPIKeyInput) int
-		UpdateAccount         func(childComplexity int, id pulid.ID, input ent.UpdateAccountInput) int
-		UpdateAlias           func(childComplexity int, id pulid.ID, input ent.UpdateAliasInput) int
-		UpdateDomain          func(childComplexity int, id pulid.ID, input ent.UpdateDomainInput) int
-		UpdateOrganization    func(childComplexity int, id pulid.ID, input ent.UpdateOrganizationInput) int
-		UpdateWebhook         func(childComplexity int, id pulid.ID, input ent.UpdateWebhookInput) int
+		CancelOutboundMessage    func(childComplexity int, id pulid.ID) int
+		CreateAPIKey             func(childComplexity int, input ent.CreateAPIKeyInput, organizationID *pulid.ID) int
+		CreateAccount            func(childComplexity int, input ent.CreateAccountInput, password *string) int
+		CreateAlias              func(childComplexity int, input ent.CreateAliasInput) int
+		CreateDomain             func(childComplexity int, input ent.CreateDomainInput, organizationID *pulid.ID) int
+		CreateOrganization       func(childComplexity int, input ent.CreateOrganizationInput) int
+		CreateWebhook            func(childComplexity int, input ent.CreateWebhookInput) int
+		DeleteAPIKey             func(childComplexity int, id pulid.ID) int
+		DeleteAccount            func(childComplexity int, id pulid.ID) int
+		DeleteAlias              func(childComplexity int, id pulid.ID) int
+		DeleteDomain             func(childComplexity int, id pulid.ID) int
+		DeleteMessages           func(childComplexity int, ids []pulid.ID) int
+		DeleteOrganization       func(childComplexity int, id pulid.ID) int
+		DeleteWebhook            func(childComplexity int, id pulid.ID) int
+		IssueToken               func(childComplexity int, organizationID *pulid.ID, scopes []string, ttlSeconds *int) int
+		MarkMessages             func(childComplexity int, ids []pulid.ID, seen *bool, flagged *bool, answered *bool) int
+		MoveMessages             func(childComplexity int, ids []pulid.ID, mailboxID pulid.ID) int
+		RedeliverWebhookDelivery func(childComplexity int, id pulid.ID) int
+		RetryOutboundMessage     func(childComplexity int, id pulid.ID) int
+		RotateWebhookSecret      func(childComplexity int, id pulid.ID, keepPreviousSeconds *int) int
+		SendEmail                func(childComplexity int, input model.SendEmailInput) int
+		SetAccountPassword       func(childComplexity int, id pulid.ID, password *string) int
+		TestWebhook              func(childComplexity int, id pulid.ID) int
+		UpdateAPIKey             func(childComplexity int, id pulid.ID, input ent.UpdateAPIKeyInput) int
+		UpdateAccount            func(childComplexity int, id pulid.ID, input ent.UpdateAccountInput) int
+		UpdateAlias              func(childComplexity int, id pulid.ID, input ent.UpdateAliasInput) int
+		UpdateDomain             func(childComplexity int, id pulid.ID, input ent.UpdateDomainInput) int
+		UpdateOrganization       func(childComplexity int, id pulid.ID, input ent.UpdateOrganizationInput) int
+		UpdateWebhook            func(childComplexity int, id pulid.ID, input ent.UpdateWebhookInput) int
 	}
 
 	Organization struct {
@@ -568,6 +570,8 @@ type MutationResolver interface {
 	UpdateWebhook(ctx context.Context, id pulid.ID, input ent.UpdateWebhookInput) (*ent.Webhook, error)
 	DeleteWebhook(ctx context.Context, id pulid.ID) (*model.DeletePayload, error)
 	RotateWebhookSecret(ctx context.Context, id pulid.ID, keepPreviousSeconds *int) (*model.WebhookSecretPayload, error)
+	TestWebhook(ctx context.Context, id pulid.ID) (*ent.WebhookDelivery, error)
+	RedeliverWebhookDelivery(ctx context.Context, id pulid.ID) (*ent.WebhookDelivery, error)
 }
 type OutboundMessageResolver interface {
 	Events(ctx context.Context, obj *ent.OutboundMessage) ([]*ent.Event, error)
@@ -1948,6 +1952,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveMessages(childComplexity, args["ids"].([]pulid.ID), args["mailboxID"].(pulid.ID)), true
+	case "Mutation.redeliverWebhookDelivery":
+		if e.ComplexityRoot.Mutation.RedeliverWebhookDelivery == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverWebhookDelivery_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverWebhookDelivery(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.retryOutboundMessage":
 		if e.ComplexityRoot.Mutation.RetryOutboundMessage == nil {
 			break
@@ -1992,6 +2007,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAccountPassword(childComplexity, args["id"].(pulid.ID), args["password"].(*string)), true
+	case "Mutation.testWebhook":
+		if e.ComplexityRoot.Mutation.TestWebhook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testWebhook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestWebhook(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.updateAPIKey":
 		if e.ComplexityRoot.Mutation.UpdateAPIKey == nil {
 			break
@@ -3368,6 +3394,21 @@ extend type Mutation {
   Needs the write scope.
   """
   rotateWebhookSecret(id: ID!, keepPreviousSeconds: Int): WebhookSecretPayload!
+  """
+  Sends a webhook.test delivery to this webhook alone, now: an envelope
+  like an event's, of type webhook.test, whose data.payload names the
+  webhook. It is signed, retried and logged like any delivery, and
+  counts toward disabling a failing endpoint; its eventId names no
+  stored event. The webhook must be active. Needs the write scope.
+  """
+  testWebhook(id: ID!): WebhookDelivery!
+  """
+  Sends a delivery again, now, with the same webhook-id and body (so a
+  receiver can tell it already has it), its attempts counted from zero.
+  A delivery still pending is returned as it is. The webhook must be
+  active. Needs the write scope.
+  """
+  redeliverWebhookDelivery(id: ID!): WebhookDelivery!
 }
 `, BuiltIn: false},
 }
@@ -4757,6 +4798,20 @@ func (ec *executionContext) field_Mutation_moveMessages_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_redeliverWebhookDelivery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retryOutboundMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4826,6 +4881,20 @@ func (ec *executionContext) field_Mutation_setAccountPassword_args(ctx context.C
 		return nil, err
 	}
 	args["password"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testWebhook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋlightrᚑmailᚋlightrᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -9695,6 +9764,94 @@ func (ec *executionContext) fieldContext_Mutation_rotateWebhookSecret(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rotateWebhookSecret_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testWebhook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testWebhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestWebhook(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalNWebhookDelivery2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐWebhookDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testWebhook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookDelivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testWebhook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_redeliverWebhookDelivery(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_redeliverWebhookDelivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RedeliverWebhookDelivery(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalNWebhookDelivery2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐWebhookDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_redeliverWebhookDelivery(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookDelivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_redeliverWebhookDelivery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -27858,6 +28015,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "testWebhook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testWebhook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeliverWebhookDelivery":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_redeliverWebhookDelivery(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30176,6 +30347,14 @@ func (ec *executionContext) marshalNWebhookConnection2ᚖgithubᚗcomᚋlightr�
 		return graphql.Null
 	}
 	return ec._WebhookConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookDelivery2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐWebhookDelivery(ctx context.Context, sel ast.SelectionSet, v *ent.WebhookDelivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookDelivery!")
+		return graphql.Null
+	}
+	return ec._WebhookDelivery(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋlightrᚑmailᚋlightrᚋentᚐWebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, v *ent.WebhookDeliveryConnection) graphql.Marshaler {

@@ -82,3 +82,16 @@ func (r *Resolver) outboundChange(ctx context.Context, m *ent.OutboundMessage,
 	})
 	return m, nil
 }
+
+// webhookDelivery returns a delivery that a mutation queued and, once the
+// mutation committed, wakes the webhook dispatcher to send it.
+func (r *Resolver) webhookDelivery(ctx context.Context, d *ent.WebhookDelivery,
+	err error) (*ent.WebhookDelivery, error) {
+	if err != nil {
+		return nil, err
+	}
+	if r.WakeWebhooks != nil {
+		afterCommit(ctx, r.WakeWebhooks)
+	}
+	return d, nil
+}

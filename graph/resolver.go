@@ -37,6 +37,10 @@ type Resolver struct {
 	// Webhooks says which endpoint URLs createWebhook and updateWebhook
 	// accept; the zero Policy allows public https URLs only.
 	Webhooks webhooks.Policy
+	// WakeWebhooks tells the webhook dispatcher that a mutation queued a
+	// delivery (testWebhook, redeliverWebhookDelivery), after its commit;
+	// nil leaves it to the dispatcher's poll.
+	WakeWebhooks func()
 	// Domains reads the sending domains, so that sendEmail signs as it
 	// queues; nil leaves signing to the outbound workers.
 	Domains *outbox.DomainCache

@@ -43,3 +43,15 @@ func (r *mutationResolver) RotateWebhookSecret(ctx context.Context, id pulid.ID,
 	}
 	return &model.WebhookSecretPayload{Webhook: w, Secret: secret}, nil
 }
+
+// TestWebhook is the resolver for the testWebhook field.
+func (r *mutationResolver) TestWebhook(ctx context.Context, id pulid.ID) (*ent.WebhookDelivery, error) {
+	d, err := webhooks.Test(ctx, r.client(ctx), id, time.Now())
+	return r.webhookDelivery(ctx, d, err)
+}
+
+// RedeliverWebhookDelivery is the resolver for the redeliverWebhookDelivery field.
+func (r *mutationResolver) RedeliverWebhookDelivery(ctx context.Context, id pulid.ID) (*ent.WebhookDelivery, error) {
+	d, err := webhooks.Redeliver(ctx, r.client(ctx), id, time.Now())
+	return r.webhookDelivery(ctx, d, err)
+}

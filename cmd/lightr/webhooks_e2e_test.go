@@ -230,6 +230,41 @@ func TestCLI_Webhooks(t *testing.T) {
 		}
 	}
 
+	// testWebhook: a signed webhook.test delivery to /a alone (after its
+	// two 500s); redeliverWebhookDelivery sends it again, same webhook-id.
+	data = gqlData(t, addr, token, `mutation { testWebhook(id: "`+hookID+`") { id eventType status } }`)
+	test := data["testWebhook"].(map[string]any)
+	testID := test["id"].(string)
+	if test["eventType"] != "webhook.test" || test["status"] != "pending" {
+		t.Fatalf("testWebhook: %v", test)
+	}
+	sentOK := func(q []pyRequest) int {
+		n := 0
+		for _, x := range q {
+			if x.ID == testID && x.Status == 200 {
+				if x.Path != "/a" || x.Type != "webhook.test" || !x.Valid[0] || !x.Valid[1] {
+					t.Fatalf("test delivery: %+v", x)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	r.waitFor(t, "the webhook.test delivery", func(q []pyRequest) bool { return sentOK(q) == 1 })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d := gqlData(t, addr, token, `{ node(id: "`+testID+`") { ... on WebhookDelivery { status } } }`)
+		if d["node"].(map[string]any)["status"] == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("test delivery not recorded as delivered: %v", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	gqlData(t, addr, token, `mutation { redeliverWebhookDelivery(id: "`+testID+`") { id } }`)
+	r.waitFor(t, "the redelivery", func(q []pyRequest) bool { return sentOK(q) == 2 })
+
 	// An endpoint that keeps failing is disabled, says so, and gets nothing more.
 	check(t, os.WriteFile(filepath.Join(r.dir, "FAILALL"), nil, 0o600))
 	sendLocal(t, addr, token)

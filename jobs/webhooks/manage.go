@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -118,6 +119,72 @@ func Rotate(ctx context.Context, c *ent.Client, id pulid.ID, keep time.Duration,
 		return nil, "", err
 	}
 	return w, secret, nil
+}
+
+// EventTest is the type of the delivery Test queues. It is no event of
+// the log: it goes to the one endpoint tested, and to no subscription.
+const EventTest = "webhook.test"
+
+// Test queues a webhook.test delivery to webhook id alone, due now, so
+// that an integrator can check the endpoint and its signature check
+// without waiting for mail. It is delivered, retried and counted against
+// the endpoint like any other; its eventId names no stored event.
+func Test(ctx context.Context, c *ent.Client, id pulid.ID, now time.Time) (*ent.WebhookDelivery, error) {
+	w, err := c.Webhook.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !w.Active {
+		return nil, &directory.InputError{Field: "id", Msg: "the webhook is not active; activate it first"}
+	}
+	now = now.UTC()
+	ev := pulid.New("evt")
+	body, err := json.Marshal(Envelope{
+		Type:      EventTest,
+		Timestamp: now,
+		Data: EventData{
+			ID:             string(ev),
+			OrganizationID: string(w.OrganizationID),
+			Payload:        map[string]any{"webhookId": string(w.ID)},
+			CreatedAt:      now,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.WebhookDelivery.Create().
+		SetOrganizationID(w.OrganizationID).
+		SetWebhookID(w.ID).
+		SetEventID(ev).
+		SetEventType(EventTest).
+		SetBody(body).
+		SetNextAttemptAt(now).
+		Save(ctx)
+}
+
+// Redeliver queues delivery id again, due now, with its attempts counted
+// from zero. It keeps its body and its id, which is the webhook-id, so a
+// receiver that already processed it can tell. A delivery still pending
+// is returned as it is; the webhook must be active.
+func Redeliver(ctx context.Context, c *ent.Client, id pulid.ID, now time.Time) (*ent.WebhookDelivery, error) {
+	d, err := c.WebhookDelivery.Query().Where(webhookdelivery.ID(id)).WithWebhook().Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Edges.Webhook.Active {
+		return nil, &directory.InputError{Field: "id", Msg: "the delivery's webhook is not active; activate it first"}
+	}
+	if d.Status == webhookdelivery.StatusPending {
+		return d, nil
+	}
+	return c.WebhookDelivery.UpdateOne(d).
+		SetStatus(webhookdelivery.StatusPending).
+		SetAttempts(0).
+		SetNextAttemptAt(now.UTC()).
+		ClearDeliveredAt().
+		SetLeaseOwner("").
+		ClearLeaseUntil().
+		Save(ctx)
 }
 
 // checkInput checks the fields a create or update sets (nil: unchanged).

@@ -272,3 +272,54 @@ func isInput(err error) bool {
 	var ie *directory.InputError
 	return errors.As(err, &ie)
 }
+
+// TestTestAndRedeliver: Test sends a signed webhook.test to the one
+// endpoint; Redeliver sends a finished delivery again with the same
+// webhook-id and body; neither reaches another organization's webhook,
+// and an inactive webhook refuses both.
+func TestTestAndRedeliver(t *testing.T) {
+	f := newFixture(t)
+	r := newReceiver(t, nil)
+	w, secret, err := webhooks.Create(as(f.orgA), f.c, loopback, ent.CreateWebhookInput{URL: r.URL})
+	check(t, err)
+	d := f.run(t, webhooks.Options{})
+
+	td, err := webhooks.Test(as(f.orgA), f.c, w.ID, time.Now())
+	check(t, err)
+	d.Wake()
+	got := r.wait(t, 1)
+	verify(t, secret, got[0])
+	if got[0].id != string(td.ID) || got[0].env.Type != webhooks.EventTest ||
+		got[0].env.Data.Payload["webhookId"] != string(w.ID) || got[0].env.Data.OrganizationID != string(f.orgA) {
+		t.Fatalf("test delivery %s: %s", got[0].id, got[0].body)
+	}
+	waitDelivery(t, f, string(td.ID), webhookdelivery.StatusDelivered)
+
+	again, err := webhooks.Redeliver(as(f.orgA), f.c, td.ID, time.Now())
+	check(t, err)
+	if again.Status != webhookdelivery.StatusPending || again.Attempts != 0 {
+		t.Errorf("redelivered: %s, %d attempts", again.Status, again.Attempts)
+	}
+	d.Wake()
+	got = r.wait(t, 2)
+	if got[1].id != got[0].id || string(got[1].body) != string(got[0].body) {
+		t.Errorf("redelivery differs: %s %s vs %s %s", got[1].id, got[1].body, got[0].id, got[0].body)
+	}
+
+	// Another organization sees neither the webhook nor the delivery.
+	if _, err := webhooks.Test(as(f.orgB), f.c, w.ID, time.Now()); !ent.IsNotFound(err) {
+		t.Errorf("other organization's Test: %v", err)
+	}
+	if _, err := webhooks.Redeliver(as(f.orgB), f.c, td.ID, time.Now()); !ent.IsNotFound(err) {
+		t.Errorf("other organization's Redeliver: %v", err)
+	}
+	off := false
+	_, err = webhooks.Update(as(f.orgA), f.c, loopback, w.ID, ent.UpdateWebhookInput{Active: &off})
+	check(t, err)
+	if _, err := webhooks.Test(as(f.orgA), f.c, w.ID, time.Now()); !isInput(err) {
+		t.Errorf("Test of an inactive webhook: %v", err)
+	}
+	if _, err := webhooks.Redeliver(as(f.orgA), f.c, td.ID, time.Now()); !isInput(err) {
+		t.Errorf("Redeliver to an inactive webhook: %v", err)
+	}
+}

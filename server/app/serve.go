@@ -39,7 +39,8 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		return err
 	}
 	defer stopOutbound()
-	defer a.startWebhooks()()
+	wakeWebhooks, stopWebhooks := a.startWebhooks()
+	defer stopWebhooks()
 	stopSMTP, smtpAddr, err := a.startSMTP(mail)
 	if err != nil {
 		return err
@@ -96,6 +97,7 @@ func (a *App) Serve(ctx context.Context, ready func(Addrs)) error {
 		Subscriptions: a.SubscriptionOptions(),
 		Webhooks:      a.webhookPolicy(),
 		Domains:       mail.Domains,
+		WakeWebhooks:  wakeWebhooks,
 	})
 	ln, err := net.Listen("tcp", c.HTTP.Addr)
 	if err != nil {

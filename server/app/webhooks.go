@@ -14,10 +14,11 @@ func (a *App) webhookPolicy() webhooks.Policy {
 	return webhooks.Policy{AllowLoopback: c.AllowLoopback, AllowPrivate: c.AllowPrivate, AllowHTTP: c.AllowHTTP}
 }
 
-// startWebhooks starts the webhook dispatcher and its workers. The
-// returned function stops them and returns once the attempts in flight
-// (bounded by webhooks.timeout) are recorded.
-func (a *App) startWebhooks() (stop func()) {
+// startWebhooks starts the webhook dispatcher and its workers. wake tells
+// it of a delivery queued outside the event log (testWebhook); stop stops
+// them and returns once the attempts in flight (bounded by
+// webhooks.timeout) are recorded.
+func (a *App) startWebhooks() (wake, stop func()) {
 	c := a.Config.Webhooks
 	d := webhooks.New(a.DB.Client, webhooks.Options{
 		Policy:               a.webhookPolicy(),
@@ -41,7 +42,7 @@ func (a *App) startWebhooks() (stop func()) {
 	}()
 	a.Log.Info("webhook workers started", "workers", c.Workers,
 		"allow_loopback", c.AllowLoopback, "allow_private", c.AllowPrivate)
-	return func() {
+	return d.Wake, func() {
 		cancel()
 		<-done
 	}

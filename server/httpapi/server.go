@@ -71,6 +71,9 @@ type Options struct {
 	Tracking TrackingOptions
 	// Webhooks is the address policy of webhook endpoint URLs.
 	Webhooks webhooks.Policy
+	// WakeWebhooks tells the webhook dispatcher that a mutation queued a
+	// delivery; nil leaves it to the dispatcher's poll.
+	WakeWebhooks func()
 	// Domains reads the sending domains, for sendEmail to sign as it
 	// queues; nil means a cache of the handler's own.
 	Domains *outbox.DomainCache
@@ -132,7 +135,7 @@ func graphQL(o Options) http.Handler {
 	r := &graph.Resolver{
 		Client: o.Client, Auth: o.Auth, Log: o.Log, Store: o.Store, Notify: o.Notify,
 		Wake: o.Wake, MaxMessageBytes: o.MaxBodyBytes, Webhooks: o.Webhooks,
-		Domains: o.Domains,
+		Domains: o.Domains, WakeWebhooks: o.WakeWebhooks,
 	}
 	if r.Domains == nil {
 		r.Domains = outbox.NewDomainCache(o.Client, 0)
