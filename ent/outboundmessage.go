@@ -51,7 +51,7 @@ type OutboundMessage struct {
 	Source outboundmessage.Source `json:"source,omitempty"`
 	// DKIM-Signature fields made as the message was queued, sent before its blob; empty when the workers sign as they send (tracked mail, bounces).
 	DkimSignature string `json:"dkim_signature,omitempty"`
-	// The selectors of dkim_signature, comma-separated, in order: a worker signs afresh when the domain's active keys are no longer these.
+	// The keys of dkim_signature (selector:fingerprint), comma-separated, in order: a worker signs afresh when the domain's active keys are no longer these.
 	DkimSelectors string `json:"dkim_selectors,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OutboundMessageQuery when eager-loading is set.

@@ -56,8 +56,8 @@ func (OutboundMessage) Fields() []ent.Field {
 				"empty when the workers sign as they send (tracked mail, bounces).").
 			Annotations(entgql.Skip()),
 		field.String("dkim_selectors").Optional().Immutable().
-			Comment("The selectors of dkim_signature, comma-separated, in order: a worker signs " +
-				"afresh when the domain's active keys are no longer these.").
+			Comment("The keys of dkim_signature (selector:fingerprint), comma-separated, in order: " +
+				"a worker signs afresh when the domain's active keys are no longer these.").
 			Annotations(entgql.Skip()),
 	}
 }

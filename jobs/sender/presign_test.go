@@ -92,7 +92,7 @@ func (f *fixture) sendOne(t *testing.T, m *ent.OutboundMessage) (*sender.Sender,
 func TestSender_Presigned(t *testing.T) {
 	f := newFixture(t)
 	m := f.queueSigned(t, testMessage("presigned"), false, "carol@remote.test")
-	if m.DkimSignature == "" || m.DkimSelectors != "s1" {
+	if m.DkimSignature == "" || !strings.HasPrefix(m.DkimSelectors, "s1:") {
 		t.Fatalf("stored signature %q, selectors %q", m.DkimSignature, m.DkimSelectors)
 	}
 	s, data := f.sendOne(t, m)
@@ -147,5 +147,29 @@ func TestPresign_Tracked(t *testing.T) {
 	}
 	if strings.Contains(m.DkimSelectors, "s1") {
 		t.Errorf("selectors %q stored for an unsigned message", m.DkimSelectors)
+	}
+}
+
+// TestSender_PresignedKeyReplaced: a key deleted and made again under the
+// same selector has another public key, so the stored signature would no
+// longer verify: the worker signs afresh with the new key.
+func TestSender_PresignedKeyReplaced(t *testing.T) {
+	f := newFixture(t)
+	m := f.queueSigned(t, testMessage("replaced"), false, "carol@remote.test")
+	ctx := rule.SystemContext(context.Background())
+	_, err := f.db.DKIMKey.Delete().Where(dkimkey.DomainID(f.domain.ID), dkimkey.Selector("s1")).Exec(ctx)
+	check(t, err)
+	_, err = directory.AddDKIMKey(f.admin, f.db.Client, f.domain, "s1", "rsa", 1024)
+	check(t, err)
+
+	s, data := f.sendOne(t, m)
+	if bytes.Contains(data, []byte(m.DkimSignature)) {
+		t.Error("the replaced key's signature was sent")
+	}
+	if passed := f.verify(t, data); len(passed) != 1 {
+		t.Errorf("verified signatures %v, want one", passed)
+	}
+	if st := s.Stats(); st.Signed != 1 {
+		t.Errorf("the workers signed %d copies, want 1", st.Signed)
 	}
 }

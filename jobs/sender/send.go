@@ -187,11 +187,12 @@ func (s *Sender) deliverCopy(ctx context.Context, c *outbound.Client, u *queue.U
 
 // presigned reports whether u's message goes out with the signature made
 // when it was queued: it has one, it is sent as it was queued (no
-// tracking), and the domain still signs with exactly those selectors. A
-// key rotated or revoked since, or one added, means signing afresh, so
-// that no message leaves with a signature whose key is going away.
+// tracking), and the domain still signs with exactly those keys. A key
+// rotated or revoked since, one added, or one replaced under the same
+// selector means signing afresh, so that no message leaves with a
+// signature whose key is going away.
 func (s *Sender) presigned(u *queue.Unit, dom *outbox.SendingDomain) bool {
-	return u.DKIMSignature != "" && !s.tracks(u) && u.DKIMSelectors == dom.Selectors()
+	return u.DKIMSignature != "" && !s.tracks(u) && u.DKIMSelectors == dom.KeyIDs()
 }
 
 // release gives u back without counting an attempt.

@@ -5,6 +5,9 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,6 +84,21 @@ func (k SigningKey) String() string {
 
 // GoString keeps the private key out of %#v.
 func (k SigningKey) GoString() string { return k.String() }
+
+// ID names k among a domain's keys: its selector and a fingerprint of its
+// public key ("s1:3fa2c41b09de"), so that a key replaced under the same
+// selector has another ID. It is empty for a key that cannot sign.
+func (k SigningKey) ID() string {
+	if k.signer == nil {
+		return ""
+	}
+	der, err := x509.MarshalPKIXPublicKey(k.signer.Public())
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return k.Selector + ":" + hex.EncodeToString(sum[:6])
+}
 
 // LogValue implements slog.LogValuer: the domain, selector and algorithm,
 // never the key.

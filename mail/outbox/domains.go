@@ -25,15 +25,20 @@ type SendingDomain struct {
 	TrackOpens, TrackClicks bool
 	TrackingHost            string
 
+	keyIDs  string
 	expires time.Time
 }
 
-// Selectors returns the selectors of d's keys, comma-separated, in order:
-// the form OutboundMessage.dkim_selectors stores.
-func (d *SendingDomain) Selectors() string {
-	s := make([]string, len(d.Keys))
-	for i, k := range d.Keys {
-		s[i] = k.Selector
+// KeyIDs names d's keys, in order: their dkim.SigningKey.ID (selector and
+// public key fingerprint), comma-separated, the form that
+// OutboundMessage.dkim_selectors stores. A message signed with other keys
+// than these is signed again as it is sent.
+func (d *SendingDomain) KeyIDs() string { return d.keyIDs }
+
+func keyIDs(keys []dkim.SigningKey) string {
+	s := make([]string, len(keys))
+	for i, k := range keys {
+		s[i] = k.ID()
 	}
 	return strings.Join(s, ",")
 }
@@ -83,7 +88,7 @@ func (k *DomainCache) Get(ctx context.Context, id pulid.ID) (*SendingDomain, err
 	d = &SendingDomain{
 		ID: dom.ID, Name: dom.Name, Keys: keys,
 		TrackOpens: dom.TrackOpens, TrackClicks: dom.TrackClicks, TrackingHost: dom.TrackingHost,
-		expires: now.Add(k.ttl),
+		keyIDs: keyIDs(keys), expires: now.Add(k.ttl),
 	}
 	k.mu.Lock()
 	k.domains[id] = d

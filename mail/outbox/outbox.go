@@ -68,8 +68,9 @@ type Message struct {
 	TrackOpens, TrackClicks *bool
 
 	// DKIMSignature and DKIMSelectors, set by Presign, are the message's
-	// DKIM-Signature fields and the selectors that made them; Raw is then
-	// the form they sign. Empty, the workers sign as they send.
+	// DKIM-Signature fields and the keys that made them
+	// (SendingDomain.KeyIDs); Raw is then the form they sign. Empty, the
+	// workers sign as they send.
 	DKIMSignature []byte
 	DKIMSelectors string
 }
@@ -109,7 +110,7 @@ func Presign(m *Message, d *SendingDomain) error {
 	if err != nil {
 		return fmt.Errorf("outbox: DKIM signing: %w", err)
 	}
-	m.Raw, m.DKIMSignature, m.DKIMSelectors = msg, sigs, d.Selectors()
+	m.Raw, m.DKIMSignature, m.DKIMSelectors = msg, sigs, d.KeyIDs()
 	return nil
 }
 
