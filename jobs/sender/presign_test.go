@@ -110,30 +110,46 @@ func TestSender_Presigned(t *testing.T) {
 	}
 }
 
-// TestSender_PresignedKeyRotated: when the key that signed a queued
-// message is retired before it is sent, the worker signs afresh with the
-// new key instead of sending a signature whose record is going away.
-func TestSender_PresignedKeyRotated(t *testing.T) {
-	f := newFixture(t)
-	m := f.queueSigned(t, testMessage("rotated"), false, "carol@remote.test")
-	ctx := rule.SystemContext(context.Background())
-	check(t, f.db.DKIMKey.Update().Where(dkimkey.DomainID(f.domain.ID), dkimkey.Selector("s1")).
-		SetActive(false).Exec(ctx))
-	_, err := directory.AddDKIMKey(f.admin, f.db.Client, f.domain, "s2", "rsa", 1024)
-	check(t, err)
+// TestSender_PresignedKeyChanged: when the key that signed a queued
+// message is retired, or deleted and made again under the same selector
+// (another public key, which the stored signature would fail against),
+// before the message is sent, the worker signs afresh with the domain's
+// key of now instead of sending a signature whose record is going away.
+func TestSender_PresignedKeyChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name, selector string
+		change         func(context.Context, *fixture) error
+	}{
+		{"rotated to s2", "s2", func(ctx context.Context, f *fixture) error {
+			return f.db.DKIMKey.Update().Where(dkimkey.DomainID(f.domain.ID), dkimkey.Selector("s1")).
+				SetActive(false).Exec(ctx)
+		}},
+		{"replaced under s1", "s1", func(ctx context.Context, f *fixture) error {
+			_, err := f.db.DKIMKey.Delete().Where(dkimkey.DomainID(f.domain.ID), dkimkey.Selector("s1")).Exec(ctx)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			m := f.queueSigned(t, testMessage("changed"), false, "carol@remote.test")
+			check(t, tc.change(rule.SystemContext(context.Background()), f))
+			_, err := directory.AddDKIMKey(f.admin, f.db.Client, f.domain, tc.selector, "rsa", 1024)
+			check(t, err)
 
-	s, data := f.sendOne(t, m)
-	if bytes.Contains(data, []byte(m.DkimSignature)) {
-		t.Error("the retired key's signature was sent")
-	}
-	if !bytes.Contains(data, []byte("s=s2;")) {
-		t.Errorf("not signed with s2:\n%.400s", data)
-	}
-	if passed := f.verify(t, data); len(passed) != 1 {
-		t.Errorf("verified signatures %v, want one", passed)
-	}
-	if st := s.Stats(); st.Signed != 1 {
-		t.Errorf("the workers signed %d copies, want 1", st.Signed)
+			s, data := f.sendOne(t, m)
+			if bytes.Contains(data, []byte(m.DkimSignature)) {
+				t.Error("the stored signature of the old key was sent")
+			}
+			if !bytes.Contains(data, []byte("s="+tc.selector+";")) {
+				t.Errorf("not signed with %s:\n%.400s", tc.selector, data)
+			}
+			if passed := f.verify(t, data); len(passed) != 1 {
+				t.Errorf("verified signatures %v, want one", passed)
+			}
+			if st := s.Stats(); st.Signed != 1 {
+				t.Errorf("the workers signed %d copies, want 1", st.Signed)
+			}
+		})
 	}
 }
 
@@ -147,29 +163,5 @@ func TestPresign_Tracked(t *testing.T) {
 	}
 	if strings.Contains(m.DkimSelectors, "s1") {
 		t.Errorf("selectors %q stored for an unsigned message", m.DkimSelectors)
-	}
-}
-
-// TestSender_PresignedKeyReplaced: a key deleted and made again under the
-// same selector has another public key, so the stored signature would no
-// longer verify: the worker signs afresh with the new key.
-func TestSender_PresignedKeyReplaced(t *testing.T) {
-	f := newFixture(t)
-	m := f.queueSigned(t, testMessage("replaced"), false, "carol@remote.test")
-	ctx := rule.SystemContext(context.Background())
-	_, err := f.db.DKIMKey.Delete().Where(dkimkey.DomainID(f.domain.ID), dkimkey.Selector("s1")).Exec(ctx)
-	check(t, err)
-	_, err = directory.AddDKIMKey(f.admin, f.db.Client, f.domain, "s1", "rsa", 1024)
-	check(t, err)
-
-	s, data := f.sendOne(t, m)
-	if bytes.Contains(data, []byte(m.DkimSignature)) {
-		t.Error("the replaced key's signature was sent")
-	}
-	if passed := f.verify(t, data); len(passed) != 1 {
-		t.Errorf("verified signatures %v, want one", passed)
-	}
-	if st := s.Stats(); st.Signed != 1 {
-		t.Errorf("the workers signed %d copies, want 1", st.Signed)
 	}
 }
