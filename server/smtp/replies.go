@@ -65,4 +65,8 @@ var (
 		"From header address not owned by the authenticated user")
 	// Only Lightr itself sends bounces, with the null reverse-path.
 	r550NullSender = reply(550, gosmtp.EnhancedCode{5, 7, 1}, "Null sender not allowed for submission")
+	// The sending domain signs its mail, and DKIM cannot sign this
+	// message as it stands (RFC 6376 §5.4: From must be signed).
+	r554Unsignable = reply(554, gosmtp.EnhancedCode{5, 6, 0},
+		"Message cannot be DKIM-signed: it needs a From field and well-formed header lines")
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/outboundmessage"
 	"github.com/lightr-mail/lightr/ent/viewer"
+	"github.com/lightr-mail/lightr/mail/dkim"
 	"github.com/lightr-mail/lightr/mail/message"
 	"github.com/lightr-mail/lightr/mail/outbox"
 	"github.com/lightr-mail/lightr/server/db"
@@ -55,6 +56,10 @@ func (ss *subSession) Data(r io.Reader) error {
 		Subject:         p.Subject,
 		MessageIDHeader: msgID,
 	})
+	if errors.Is(err, dkim.ErrMalformed) {
+		// No retry would help: the message itself is at fault.
+		return ss.reject(r554Unsignable, "message cannot be signed", "err", err)
+	}
 	if err != nil {
 		ss.log.Error("queueing failed", "err", err)
 		return ss.localError()

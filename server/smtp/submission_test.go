@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	msgdkim "github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
@@ -14,6 +15,7 @@ import (
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/mail/directory"
+	lightrdkim "github.com/lightr-mail/lightr/mail/dkim"
 	"github.com/lightr-mail/lightr/server/smtp"
 )
 
@@ -319,5 +321,53 @@ func TestSubmission_GoSMTPClientErrors(t *testing.T) {
 	var se *gosmtp.SMTPError
 	if !errors.As(err, &se) || se.Code != 530 || se.EnhancedCode != (gosmtp.EnhancedCode{5, 7, 0}) {
 		t.Fatalf("MAIL before AUTH: %v", err)
+	}
+}
+
+// TestSubmission_Signing: the mail of a domain with a DKIM key is signed
+// as it is queued, and the stored signature verifies over the stored
+// bytes; a message DKIM cannot sign (no From field) is refused for good,
+// 554 5.6.0, rather than answered 451 and retried by the client forever.
+func TestSubmission_Signing(t *testing.T) {
+	e := startSubmission(t, nil)
+	key, err := directory.AddDKIMKey(viewer.AdminContext(context.Background()), e.db.Client, e.domain,
+		"s1", "rsa", 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := gosmtp.DialStartTLS(e.addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test cert
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if err := c.Auth(sasl.NewPlainClient("", "alice@example.test", password)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail("alice@example.test", []string{"bob@remote.example"},
+		strings.NewReader(submitted("alice@example.test", "bob@remote.example", "Signed"))); err != nil {
+		t.Fatal(err)
+	}
+	ms := e.outbound()
+	if len(ms) != 1 || ms[0].DkimSignature == "" || !strings.HasPrefix(ms[0].DkimSelectors, "s1:") {
+		t.Fatalf("queued %d messages; signature %q, keys %q", len(ms), ms[0].DkimSignature, ms[0].DkimSelectors)
+	}
+	signed := ms[0].DkimSignature + e.rawOf(ms[0])
+	verifs, err := msgdkim.VerifyWithOptions(strings.NewReader(signed), &msgdkim.VerifyOptions{
+		LookupTXT: func(string) ([]string, error) {
+			return []string{lightrdkim.RecordValue(string(key.Algorithm), key.PublicKey)}, nil
+		},
+	})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+		t.Fatalf("stored signature: %v %+v", err, verifs)
+	}
+
+	noFrom := "To: bob@remote.example\r\nSubject: no From\r\n\r\nbody\r\n"
+	err = c.SendMail("alice@example.test", []string{"bob@remote.example"}, strings.NewReader(noFrom))
+	var se *gosmtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 554 || se.EnhancedCode != (gosmtp.EnhancedCode{5, 6, 0}) {
+		t.Fatalf("a message without From: %v, want 554 5.6.0", err)
+	}
+	if n := len(e.outbound()); n != 1 {
+		t.Errorf("%d messages queued, want 1", n)
 	}
 }
