@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/lightr-mail/lightr/ent"
-	"github.com/lightr-mail/lightr/ent/event"
-	"github.com/lightr-mail/lightr/ent/rule"
 	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/ent/viewer"
 	"github.com/lightr-mail/lightr/ent/webhook"
 	"github.com/lightr-mail/lightr/ent/webhookdelivery"
 	"github.com/lightr-mail/lightr/mail/directory"
+	"github.com/lightr-mail/lightr/mail/feed"
 )
 
 // DefaultKeepPrevious is how long a rotated-out secret keeps signing.
@@ -39,7 +38,7 @@ func Create(ctx context.Context, c *ent.Client, p Policy, in ent.CreateWebhookIn
 	if err := checkInput(ctx, c, p, &in.URL, in.EventTypes, in.DomainID); err != nil {
 		return nil, "", err
 	}
-	seq, err := lastSeq(ctx, c, v.OrgID)
+	seq, err := feed.LastSeq(ctx, c, v.OrgID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -72,7 +71,7 @@ func Update(ctx context.Context, c *ent.Client, p Policy, id pulid.ID,
 	u := c.Webhook.UpdateOne(w).SetInput(in)
 	if in.Active != nil && *in.Active != w.Active {
 		if *in.Active {
-			seq, err := lastSeq(ctx, c, w.OrganizationID)
+			seq, err := feed.LastSeq(ctx, c, w.OrganizationID)
 			if err != nil {
 				return nil, err
 			}
@@ -210,22 +209,6 @@ func checkInput(ctx context.Context, c *ent.Client, p Policy, url *string, types
 		}
 	}
 	return nil
-}
-
-// lastSeq returns the seq of org's newest event, 0 for an empty log.
-func lastSeq(ctx context.Context, c *ent.Client, org pulid.ID) (int64, error) {
-	e, err := c.Event.Query().
-		Where(event.OrganizationID(org)).
-		Order(ent.Desc(event.FieldSeq)).
-		Select(event.FieldSeq).
-		First(rule.SystemContext(ctx))
-	if ent.IsNotFound(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read the end of the event log: %w", err)
-	}
-	return e.Seq, nil
 }
 
 // failPending fails the deliveries of webhook id that wait.

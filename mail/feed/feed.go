@@ -156,7 +156,7 @@ func (f *Feed) Subscribe(ctx context.Context, org pulid.ID, after *int64, filter
 	cursor := int64(0)
 	if after != nil {
 		cursor = *after
-	} else if cursor, err = maxSeq(ctx, f.client, org); err != nil {
+	} else if cursor, err = LastSeq(ctx, f.client, org); err != nil {
 		f.release(r)
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (f *Feed) Subscribe(ctx context.Context, org pulid.ID, after *int64, filter
 func (s *Subscription) replay(ctx context.Context, f *Feed) error {
 	org := s.r.org
 	for {
-		top, err := maxSeq(ctx, f.client, org)
+		top, err := LastSeq(ctx, f.client, org)
 		if err != nil {
 			return err
 		}
@@ -219,8 +219,9 @@ func (s *Subscription) replay(ctx context.Context, f *Feed) error {
 	}
 }
 
-// maxSeq returns the seq of org's last committed event, 0 for none.
-func maxSeq(ctx context.Context, c *ent.Client, org pulid.ID) (int64, error) {
+// LastSeq returns the seq of org's last committed event, 0 for none: the
+// cursor of the log's end, where a new subscriber or webhook starts.
+func LastSeq(ctx context.Context, c *ent.Client, org pulid.ID) (int64, error) {
 	e, err := c.Event.Query().
 		Where(event.OrganizationID(org)).
 		Order(ent.Desc(event.FieldSeq)).
