@@ -288,6 +288,11 @@ type imaplibAnswer struct {
 	Idling bool
 	Lines  []string
 	Data   []struct{ Head, Literal string }
+	// Capabilities and IDs come with the first answer: what the server
+	// announced after login, and its answers to ID before STARTTLS and
+	// after login.
+	Capabilities []string
+	IDs          []*string
 	// Untagged holds the untagged responses since the last answer, by name.
 	Untagged map[string][]string
 }
@@ -330,8 +335,18 @@ func startImaplib(t *testing.T, e *imapEnv) *imaplibClient {
 		}
 		cancel()
 	})
-	if a := p.read(); a.Typ != "OK" {
+	a := p.read()
+	if a.Typ != "OK" {
 		t.Fatalf("imapclient.py did not log in: %+v", a) // its stderr follows, from Cleanup
+	}
+	// ID (RFC 2971), in clear before STARTTLS and after login.
+	if !slices.Contains(a.Capabilities, "ID") || len(a.IDs) != 2 {
+		t.Errorf("ID not announced or not sent: %+v", a)
+	}
+	for i, id := range a.IDs {
+		if id == nil || *id != `("name" "Lightr")` {
+			t.Errorf("ID answer %d: %v", i, id)
+		}
 	}
 	return p
 }

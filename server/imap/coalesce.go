@@ -156,6 +156,8 @@ func flushConn(c net.Conn) error {
 		switch v := c.(type) {
 		case *coalescingConn:
 			return v.Flush()
+		case *clientConn:
+			c = v.lower()
 		case interface{ NetConn() net.Conn }: // *tls.Conn
 			c = v.NetConn()
 		default:

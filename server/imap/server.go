@@ -109,18 +109,21 @@ func New(o Options, d *db.DB, st *store.Store, hub *notify.Hub) *Server {
 		ids:       netlimit.NewIDs(),
 		sessions:  map[pulid.ID]int{},
 	}
+	// TLS is done below go-imap, by clientConn, which also refuses logins
+	// without it (with session.Login); go-imap would not know the TLS
+	// under clientConn for what it is.
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession:   s.newSession,
 		Caps:         capabilities(),
 		Logger:       libraryLogger{s.log},
-		TLSConfig:    o.TLS,
-		InsecureAuth: o.AllowInsecureAuth,
+		InsecureAuth: true,
 	})
 	return s
 }
 
 // capabilities are the extensions Lightr implements beyond what go-imap
 // always announces (SASL-IR, LITERAL-, ENABLE, IDLE, UNSELECT, UTF8=ACCEPT).
+// clientConn adds ID, STARTTLS and LOGINDISABLED.
 func capabilities() imap.CapSet {
 	return imap.CapSet{
 		imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {},
@@ -135,7 +138,8 @@ func capabilities() imap.CapSet {
 // Serve accepts IMAP connections on l (with STARTTLS when Options.TLS is
 // set) until Close.
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(coalescingListener{s.limit(l)})
+	return s.serve(clientListener{Listener: coalescingListener{s.limit(l)},
+		tls: s.opts.TLS, insecureAuth: s.opts.AllowInsecureAuth, log: s.log})
 }
 
 // ServeTLS accepts connections on l that start with TLS (port 993 style,
@@ -144,7 +148,8 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("imap: ServeTLS without a TLS configuration")
 	}
-	return s.serve(tls.NewListener(coalescingListener{s.limit(l)}, s.opts.TLS))
+	return s.serve(clientListener{Listener: tls.NewListener(coalescingListener{s.limit(l)}, s.opts.TLS),
+		secure: true, insecureAuth: s.opts.AllowInsecureAuth, log: s.log})
 }
 
 func (s *Server) serve(l net.Listener) error {

@@ -33,6 +33,7 @@ const loginDelay = time.Second
 type session struct {
 	srv    *Server
 	conn   *imapserver.Conn
+	front  *clientConn // conn's connection: TLS, ID
 	id     string
 	remote netip.Addr
 	log    *slog.Logger
@@ -54,9 +55,11 @@ type session struct {
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 	ip := netlimit.RemoteIP(c.NetConn())
 	id := s.ids.Next()
+	front, _ := c.NetConn().(*clientConn)
 	ss := &session{
 		srv:    s,
 		conn:   c,
+		front:  front,
 		id:     id,
 		remote: ip,
 		log:    s.log.With("conn_id", id, "remote_ip", ip.String()),
@@ -97,6 +100,10 @@ func (ss *session) Close() error {
 // per account, and past the limit the login is refused without checking
 // the password.
 func (ss *session) Login(username, password string) error {
+	if !ss.srv.opts.AllowInsecureAuth && (ss.front == nil || !ss.front.secure.Load()) {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodePrivacyRequired,
+			Text: "TLS is required to log in"}
+	}
 	ipKey, userKey := "ip:"+ss.remote.String(), "user:"+normalizeUser(username)
 	if !ss.srv.opts.Trusted.Contains(ss.remote) && ss.srv.failures.Blocked(ipKey) ||
 		ss.srv.failures.Blocked(userKey) {
@@ -132,6 +139,15 @@ func (ss *session) Login(username, password string) error {
 	ss.srv.failures.Reset(userKey)
 	ss.account, ss.viewer = acc, v
 	ss.log = ss.log.With("user_id", acc.ID)
+	if ss.front != nil {
+		// Before go-imap writes its OK with the capabilities of a
+		// logged-in session.
+		ss.front.authenticated.Store(true)
+		if client := ss.front.client.Load(); client != nil {
+			ss.log.Info("logged in", "client", *client)
+			return nil
+		}
+	}
 	ss.log.Info("logged in")
 	return nil
 }

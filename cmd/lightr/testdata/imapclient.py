@@ -3,9 +3,11 @@
 
   imapclient.py HOST PORT CAFILE USER PASSWORD
 
-connects to HOST:PORT, upgrades with STARTTLS (verifying the server
-against CAFILE and the name HOST), logs in, and then runs one command per
-line of stdin, each a JSON array, printing one JSON object per line:
+connects to HOST:PORT, sends ID (RFC 2971) if the server announces it,
+upgrades with STARTTLS (verifying the server against CAFILE and the name
+HOST), logs in, sends ID again, prints {"typ": "OK", "capabilities": [..],
+"ids": [the server's two ID answers]} and then runs one command per line
+of stdin, each a JSON array, printing one JSON object per line:
 
   ["select", MAILBOX]           -> {"typ": "OK", "exists": N}
   ["search", CHARSET, CRIT...]  -> {"typ": "OK", "uids": [..]}  (UID SEARCH;
@@ -32,6 +34,9 @@ import sys
 import threading
 
 TIMEOUT = 20
+
+# imaplib has no ID command; it is valid in every state.
+imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
 
 
 def text(b):
@@ -90,6 +95,16 @@ def idle(m, seconds):
             finish()
 
 
+def ident(m):
+    """Sends ID with imaplib's name and returns the server's ID answer."""
+    if "ID" not in m.capabilities:
+        return None
+    fields = '("name" "imaplib" "version" "%d.%d")' % sys.version_info[:2]
+    typ, data = m._simple_command("ID", fields)
+    typ, data = m._untagged_response(typ, data, "ID")
+    return text(data[0]) if typ == "OK" and data and data[0] else typ
+
+
 def run(m, cmd):
     op, args = cmd[0], cmd[1:]
     if op == "select":
@@ -125,9 +140,11 @@ def run(m, cmd):
 def main():
     host, port, cafile, user, password = sys.argv[1:6]
     m = imaplib.IMAP4(host, int(port), timeout=TIMEOUT)
+    ids = [ident(m)]
     m.starttls(ssl.create_default_context(cafile=cafile))
     m.login(user, password)
-    print(json.dumps({"typ": "OK", "capabilities": list(m.capabilities)}), flush=True)
+    ids.append(ident(m))
+    print(json.dumps({"typ": "OK", "capabilities": list(m.capabilities), "ids": ids}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue
