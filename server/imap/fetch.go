@@ -10,7 +10,6 @@ import (
 
 	"github.com/lightr-mail/lightr/ent"
 	"github.com/lightr-mail/lightr/ent/message"
-	"github.com/lightr-mail/lightr/ent/schema/pulid"
 	"github.com/lightr-mail/lightr/mail/mailbox"
 	parsed "github.com/lightr-mail/lightr/mail/message"
 	"github.com/lightr-mail/lightr/server/imap/render"
@@ -132,34 +131,23 @@ func (ss *session) rowsWithBlobs(ctx context.Context, first, last uint32,
 }
 
 // fillParts reads the envelope and body structure columns of the rows
-// whose decoded forms the shared cache does not hold, in one query.
+// (ascending by UID) whose decoded forms the shared cache lacks.
 func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.FetchOptions) error {
 	needRaw := needsRaw(o)
-	var ids []pulid.ID
+	var missing []*ent.Message
 	for _, m := range rows {
 		c := ss.srv.parts.get(m.BlobID)
 		missEnv := o.Envelope && c.env == nil
 		missRoot := c.root == nil && (needRaw || o.BodyStructure != nil && c.bs == nil)
 		if missEnv || missRoot {
-			ids = append(ids, m.ID)
+			missing = append(missing, m)
 		}
 	}
-	if len(ids) == 0 {
+	if len(missing) == 0 {
 		return nil
 	}
-	parts, err := ss.srv.db.Client.Message.Query().Where(message.IDIn(ids...)).
-		Select(message.FieldID, message.FieldEnvelope, message.FieldBodyStructure).All(ctx)
-	if err != nil {
+	if err := ss.readParts(ctx, missing); err != nil {
 		return fmt.Errorf("imap: fetch structures: %w", err)
-	}
-	byID := make(map[pulid.ID]*ent.Message, len(parts))
-	for _, p := range parts {
-		byID[p.ID] = p
-	}
-	for _, m := range rows {
-		if p := byID[m.ID]; p != nil {
-			m.Envelope, m.BodyStructure = p.Envelope, p.BodyStructure
-		}
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/lightr-mail/lightr/ent"
 )
 
 // multipartMessage has a text part, a base64 attachment and a forwarded
@@ -309,4 +311,44 @@ func TestFetch_FlagsSizeDate(t *testing.T) {
 	if got != `[\Flagged $Forwarded work]` {
 		t.Errorf("message 2 flags %s", got)
 	}
+}
+
+// TestFetch_PartsReadByUID fetches envelopes with the shared cache empty,
+// first for a few scattered UIDs (read by UID) and then for the whole
+// range (read in index order), beside another mailbox and another
+// account with messages under the same UIDs: each FETCH must describe the
+// messages of the selected mailbox.
+func TestFetch_PartsReadByUID(t *testing.T) {
+	e := start(t, nil)
+	bob := e.account("bob")
+	for _, a := range []*ent.Account{e.alice, bob} {
+		c := e.login(a, nil)
+		for i := 1; i <= 20; i++ {
+			e.appendMessage(c, "INBOX", testMessage(fmt.Sprintf("%s inbox %d", a.Email, i), "x"), nil)
+			e.appendMessage(c, "Archive", testMessage(fmt.Sprintf("%s archive %d", a.Email, i), "x"), nil)
+		}
+		_ = c.Close()
+	}
+	c := e.selectInbox(e.alice, nil)
+	check := func(uids ...imap.UID) {
+		t.Helper()
+		msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
+			UID: true, Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{},
+		}).Collect()
+		if err != nil || len(msgs) != len(uids) {
+			t.Fatalf("FETCH %v: %d messages, %v", uids, len(msgs), err)
+		}
+		for _, m := range msgs {
+			want := fmt.Sprintf("%s inbox %d", e.alice.Email, m.UID)
+			if m.Envelope == nil || m.Envelope.Subject != want || m.BodyStructure == nil {
+				t.Errorf("UID %d: envelope %+v, want subject %q", m.UID, m.Envelope, want)
+			}
+		}
+	}
+	check(2, 11, 19)
+	uids := make([]imap.UID, 20)
+	for i := range uids {
+		uids[i] = imap.UID(i + 1)
+	}
+	check(uids...)
 }

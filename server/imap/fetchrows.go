@@ -79,6 +79,52 @@ func (ss *session) readRows(ctx context.Context, first, last uint32, date, size 
 	return out, rows.Err()
 }
 
+// readParts fills in the envelope and body structure columns of rows,
+// messages of the selected mailbox in UID order, with plain SQL as
+// readRows does (and under the same WHERE). Where the rows are most of
+// their UID range, as after a restart, when the cache is empty, it reads
+// the range in index order, which visits the table rows in the order
+// they were written; a few rows scattered over a range are read by UID.
+// Ent's query by message id, which this replaces, probed the id index
+// and then the table once for each row, in id order: 160 of the 290 ms
+// of a first FETCH 1:* of 10,000 messages.
+func (ss *session) readParts(ctx context.Context, rows []*ent.Message) error {
+	first, last := rows[0].UID, rows[len(rows)-1].UID
+	query := "SELECT " + message.FieldUID + ", " + message.FieldEnvelope + ", " + message.FieldBodyStructure +
+		" FROM " + message.Table + " WHERE " + message.FieldMailboxID + " = ? AND " +
+		message.FieldAccountID + " = ? AND "
+	args := []any{string(ss.sel.mbox.ID), string(ss.account.ID)}
+	if span := uint64(last-first) + 1; uint64(len(rows))*4 >= span {
+		query += message.FieldUID + " BETWEEN ? AND ?"
+		args = append(args, first, last)
+	} else {
+		query += message.FieldUID + " IN (?" + strings.Repeat(", ?", len(rows)-1) + ")"
+		for _, m := range rows {
+			args = append(args, m.UID)
+		}
+	}
+	res, err := ss.srv.db.Driver.Reader().QueryContext(ctx, query+" ORDER BY "+message.FieldUID, args...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = res.Close() }()
+	i := 0
+	for res.Next() {
+		var uid uint32
+		var env, bs []byte
+		if err := res.Scan(&uid, &env, &bs); err != nil {
+			return err
+		}
+		for i < len(rows) && rows[i].UID < uid {
+			i++
+		}
+		if i < len(rows) && rows[i].UID == uid {
+			rows[i].Envelope, rows[i].BodyStructure = env, bs
+		}
+	}
+	return res.Err()
+}
+
 // decodeKeywords decodes the JSON array Ent stores for the keywords
 // field; most messages have none.
 func decodeKeywords(b []byte) ([]string, error) {
