@@ -426,14 +426,19 @@ func (c *clientConn) write(p []byte) error {
 			i = len(p)
 			break
 		}
-		s.tail.add(p[i : i+end+1])
-		i += end + 1
-		n, _, ok := s.tail.literal()
-		s.tail.reset()
-		if ok {
-			s.literal = n
-			continue
+		// Most lines are whole here and end in no literal: the tail is
+		// only needed for a line that may.
+		if end < 2 || p[i+end-2] == '}' || s.tail.n > 0 {
+			s.tail.add(p[i : i+end+1])
+			if n, _, ok := s.tail.literal(); ok {
+				s.tail.reset()
+				i += end + 1
+				s.literal = n
+				continue
+			}
+			s.tail.reset()
 		}
+		i += end + 1
 		s.mid = false
 	}
 	return flush()
