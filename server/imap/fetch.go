@@ -38,21 +38,96 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 			return err
 		}
 	}
-	for start := 0; start < len(uids); start += fetchChunk {
-		chunk := uids[start:min(start+fetchChunk, len(uids))]
-		rows, err := ss.fetchRows(ctx, chunk, options)
-		if err != nil {
-			ss.log.Error("fetch", "err", err)
-			return ss.serverBug()
+	if needsRaw(options) {
+		// Sections: one chunk at a time, each message's blob with it.
+		for start := 0; start < len(uids); start += fetchChunk {
+			chunk := uids[start:min(start+fetchChunk, len(uids))]
+			rows, err := ss.fetchRows(ctx, chunk, options)
+			if err != nil {
+				ss.log.Error("fetch", "err", err)
+				return ss.serverBug()
+			}
+			for _, m := range rows {
+				seq := ss.sel.uids.Seq(imap.UID(m.UID))
+				if seq == 0 {
+					continue
+				}
+				raw, err := ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob)
+				if err != nil {
+					ss.log.Error("fetch: load message", "msg_id", m.ID, "err", err)
+					return ss.serverBug()
+				}
+				parts := ss.partsOf(m, raw, options)
+				if err := ss.fetchOne(w, seq, m, parts, raw, options, markSeen); err != nil {
+					return err
+				}
+			}
 		}
-		for _, m := range rows {
-			seq := ss.sel.uids.Seq(imap.UID(m.UID))
-			if seq == 0 {
-				continue
+		return nil
+	}
+	return ss.fetchPipelined(ctx, w, uids, options, markSeen)
+}
+
+// prepared is a chunk of FETCH rows with their decoded parts.
+type prepared struct {
+	rows  []*ent.Message
+	parts []cachedParts
+	err   error
+}
+
+// fetchPipelined writes the FETCH responses of uids chunk by chunk, and
+// reads and decodes the next chunk on another goroutine while go-imap
+// encodes this one: on two cores, a FETCH 1:* of a large mailbox then
+// takes about the longer of the two instead of their sum.
+func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter, uids []imap.UID,
+	o *imap.FetchOptions, markedSeen bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prepare := func(chunk []imap.UID) <-chan prepared {
+		ch := make(chan prepared, 1)
+		go func() {
+			rows, err := ss.fetchRows(ctx, chunk, o)
+			p := prepared{rows: rows, err: err, parts: make([]cachedParts, len(rows))}
+			for i, m := range rows {
+				p.parts[i] = ss.partsOf(m, nil, o)
 			}
-			if err := ss.fetchOne(ctx, w, seq, m, options, markSeen); err != nil {
-				return err
+			ch <- p
+		}()
+		return ch
+	}
+	next := prepare(uids[:min(fetchChunk, len(uids))])
+	for start := 0; start < len(uids); start += fetchChunk {
+		p := <-next
+		if end := start + fetchChunk; end < len(uids) {
+			next = prepare(uids[end:min(end+fetchChunk, len(uids))])
+		} else {
+			next = nil
+		}
+		if err := ss.fetchChunk(w, p, o, markedSeen); err != nil {
+			if next != nil {
+				cancel()
+				<-next
 			}
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchChunk writes one prepared chunk.
+func (ss *session) fetchChunk(w *imapserver.FetchWriter, p prepared,
+	o *imap.FetchOptions, markedSeen bool) error {
+	if p.err != nil {
+		ss.log.Error("fetch", "err", p.err)
+		return ss.serverBug()
+	}
+	for i, m := range p.rows {
+		seq := ss.sel.uids.Seq(imap.UID(m.UID))
+		if seq == 0 {
+			continue
+		}
+		if err := ss.fetchOne(w, seq, m, p.parts[i], nil, o, markedSeen); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -152,28 +227,31 @@ func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.F
 	return nil
 }
 
-// fetchOne writes the FETCH response of one message.
-func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq uint32, m *ent.Message,
-	o *imap.FetchOptions, markedSeen bool) error {
-	var raw []byte
-	var root *parsed.Part
-	needRaw := needsRaw(o)
-	if needRaw {
-		var err error
-		if raw, err = ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob); err != nil {
-			ss.log.Error("fetch: load message", "msg_id", m.ID, "err", err)
-			return ss.serverBug()
-		}
-	}
-	// The decoded structure and envelope come from the shared cache when
-	// another FETCH has decoded them (partcache.go).
-	cached := ss.srv.parts.get(m.BlobID)
+// partsOf returns the decoded envelope, structure and body structure of
+// m that o needs, from the shared cache (partcache.go), or decoded now
+// and cached. raw is the stored message when it has been loaded.
+func (ss *session) partsOf(m *ent.Message, raw []byte, o *imap.FetchOptions) cachedParts {
+	c := ss.srv.parts.get(m.BlobID)
 	cost := 4*(len(m.Envelope)+len(m.BodyStructure)) + 512
-	if root = cached.root; root == nil && (needRaw || o.BodyStructure != nil && cached.bs == nil) {
-		root = ss.structure(m, raw)
-		ss.srv.parts.put(m.BlobID, cost, cachedParts{root: root})
+	if c.root == nil && (needsRaw(o) || o.BodyStructure != nil && c.bs == nil) {
+		c.root = ss.structure(m, raw)
+		ss.srv.parts.put(m.BlobID, cost, cachedParts{root: c.root})
 	}
+	if o.Envelope && c.env == nil {
+		c.env = ss.envelope(m, raw)
+		ss.srv.parts.put(m.BlobID, cost, cachedParts{env: c.env})
+	}
+	if o.BodyStructure != nil && c.bs == nil {
+		c.bs = render.BodyStructure(c.root, true)
+		ss.srv.parts.put(m.BlobID, cost, cachedParts{bs: c.bs})
+	}
+	return c
+}
 
+// fetchOne writes the FETCH response of message seq, whose decoded parts
+// partsOf returned; raw is the stored message when o asks for sections.
+func (ss *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *ent.Message, parts cachedParts,
+	raw []byte, o *imap.FetchOptions, markedSeen bool) error {
 	rw := w.CreateMessage(seq)
 	rw.WriteUID(imap.UID(m.UID))
 	if o.Flags || markedSeen {
@@ -186,22 +264,12 @@ func (ss *session) fetchOne(ctx context.Context, w *imapserver.FetchWriter, seq 
 		rw.WriteRFC822Size(m.Size)
 	}
 	if o.Envelope {
-		env := cached.env
-		if env == nil {
-			env = ss.envelope(m, raw)
-			ss.srv.parts.put(m.BlobID, cost, cachedParts{env: env})
-		}
-		rw.WriteEnvelope(env)
+		rw.WriteEnvelope(parts.env)
 	}
 	if o.BodyStructure != nil {
-		bs := cached.bs
-		if bs == nil {
-			bs = render.BodyStructure(root, true)
-			ss.srv.parts.put(m.BlobID, cost, cachedParts{bs: bs})
-		}
-		rw.WriteBodyStructure(bs)
+		rw.WriteBodyStructure(parts.bs)
 	}
-	if err := ss.writeSections(rw, raw, root, o); err != nil {
+	if err := ss.writeSections(rw, raw, parts.root, o); err != nil {
 		return err
 	}
 	return rw.Close()
