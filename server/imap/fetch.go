@@ -42,7 +42,7 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 		// Sections: one chunk at a time, each message's blob with it.
 		for start := 0; start < len(uids); start += fetchChunk {
 			chunk := uids[start:min(start+fetchChunk, len(uids))]
-			rows, err := ss.fetchRows(ctx, chunk, options)
+			rows, _, err := ss.fetchRows(ctx, chunk, options, false)
 			if err != nil {
 				ss.log.Error("fetch", "err", err)
 				return ss.serverBug()
@@ -68,38 +68,45 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 	return ss.fetchPipelined(ctx, w, uids, options, markSeen)
 }
 
-// prepared is a chunk of FETCH rows with their decoded parts.
+// prepared is a chunk of FETCH rows.
 type prepared struct {
-	rows  []*ent.Message
-	parts []cachedParts
-	err   error
+	rows   []*ent.Message
+	misses int // rows whose decoded parts the cache lacked
+	err    error
 }
 
 // fetchPipelined writes the FETCH responses of uids chunk by chunk, and
-// reads and decodes the next chunk on another goroutine while go-imap
-// encodes this one: on two cores, a FETCH 1:* of a large mailbox then
-// takes about the longer of the two instead of their sum.
+// reads the next chunk on another goroutine while this one is decoded and
+// encoded: on two cores, a FETCH 1:* of a large mailbox then takes about
+// the longer of the two instead of their sum. When most of a chunk's
+// parts were not in the cache (the first FETCH after a restart), the
+// next chunk's rows are read with their envelope and structure columns
+// in the same query.
 func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter, uids []imap.UID,
 	o *imap.FetchOptions, markedSeen bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	prepare := func(chunk []imap.UID) <-chan prepared {
+	prepare := func(chunk []imap.UID, wide bool) <-chan prepared {
 		ch := make(chan prepared, 1)
 		go func() {
-			rows, err := ss.fetchRows(ctx, chunk, o)
-			p := prepared{rows: rows, err: err, parts: make([]cachedParts, len(rows))}
-			for i, m := range rows {
-				p.parts[i] = ss.partsOf(m, nil, o)
+			rows, misses, err := ss.fetchRows(ctx, chunk, o, wide)
+			if misses*2 > len(rows) {
+				// Cold: decoding is the larger part; take half of it,
+				// so that the two goroutines take about as long.
+				for i := 0; i < len(rows); i += 2 {
+					ss.partsOf(rows[i], nil, o)
+				}
 			}
-			ch <- p
+			ch <- prepared{rows: rows, misses: misses, err: err}
 		}()
 		return ch
 	}
-	next := prepare(uids[:min(fetchChunk, len(uids))])
+	next := prepare(uids[:min(fetchChunk, len(uids))], false)
 	for start := 0; start < len(uids); start += fetchChunk {
 		p := <-next
 		if end := start + fetchChunk; end < len(uids) {
-			next = prepare(uids[end:min(end+fetchChunk, len(uids))])
+			cold := p.err == nil && p.misses*2 > len(p.rows)
+			next = prepare(uids[end:min(end+fetchChunk, len(uids))], cold)
 		} else {
 			next = nil
 		}
@@ -121,12 +128,12 @@ func (ss *session) fetchChunk(w *imapserver.FetchWriter, p prepared,
 		ss.log.Error("fetch", "err", p.err)
 		return ss.serverBug()
 	}
-	for i, m := range p.rows {
+	for _, m := range p.rows {
 		seq := ss.sel.uids.Seq(imap.UID(m.UID))
 		if seq == 0 {
 			continue
 		}
-		if err := ss.fetchOne(w, seq, m, p.parts[i], nil, o, markedSeen); err != nil {
+		if err := ss.fetchOne(w, seq, m, ss.partsOf(m, nil, o), nil, o, markedSeen); err != nil {
 			return err
 		}
 	}
@@ -163,9 +170,10 @@ func (ss *session) markSeen(ctx context.Context, uids []imap.UID) error {
 }
 
 // fetchRows reads the rows of uids (ascending) with the columns options
-// needs.
-func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
-	o *imap.FetchOptions) ([]*ent.Message, error) {
+// needs, the envelope and structure columns with them when wide, and
+// says how many of them lacked decoded parts in the cache.
+func (ss *session) fetchRows(ctx context.Context, uids []imap.UID, o *imap.FetchOptions,
+	wide bool) ([]*ent.Message, int, error) {
 	first, last := uint32(uids[0]), uint32(uids[len(uids)-1])
 	var rows []*ent.Message
 	var err error
@@ -174,16 +182,19 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID,
 	} else {
 		// Parsing the stored time was a tenth of a FETCH that does not
 		// ask for it, so it is read only when asked for.
-		rows, err = ss.readRows(ctx, first, last, o.InternalDate, o.RFC822Size)
+		rows, err = ss.readRows(ctx, first, last, rowColumns{
+			date: o.InternalDate, size: o.RFC822Size, parts: wide && (o.Envelope || o.BodyStructure != nil),
+		})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("imap: fetch rows: %w", err)
+		return nil, 0, fmt.Errorf("imap: fetch rows: %w", err)
 	}
 	out := keepNamed(rows, uids)
-	if err := ss.fillParts(ctx, out, o); err != nil {
-		return nil, err
+	misses, err := ss.fillParts(ctx, out, o)
+	if err != nil {
+		return nil, 0, err
 	}
-	return out, nil
+	return out, misses, nil
 }
 
 // rowsWithBlobs is readRows through Ent, with each row's blob, for the
@@ -206,25 +217,30 @@ func (ss *session) rowsWithBlobs(ctx context.Context, first, last uint32,
 }
 
 // fillParts reads the envelope and body structure columns of the rows
-// (ascending by UID) whose decoded forms the shared cache lacks.
-func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.FetchOptions) error {
+// (ascending by UID) whose decoded forms the shared cache lacks, unless
+// they were read with the rows, and returns how many rows lacked them.
+func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.FetchOptions) (int, error) {
 	needRaw := needsRaw(o)
-	var missing []*ent.Message
+	misses := 0
+	var unread []*ent.Message
 	for _, m := range rows {
 		c := ss.srv.parts.get(m.BlobID)
 		missEnv := o.Envelope && c.env == nil
 		missRoot := c.root == nil && (needRaw || o.BodyStructure != nil && c.bs == nil)
 		if missEnv || missRoot {
-			missing = append(missing, m)
+			misses++
+			if m.Envelope == nil && m.BodyStructure == nil {
+				unread = append(unread, m)
+			}
 		}
 	}
-	if len(missing) == 0 {
-		return nil
+	if len(unread) == 0 {
+		return misses, nil
 	}
-	if err := ss.readParts(ctx, missing); err != nil {
-		return fmt.Errorf("imap: fetch structures: %w", err)
+	if err := ss.readParts(ctx, unread); err != nil {
+		return 0, fmt.Errorf("imap: fetch structures: %w", err)
 	}
-	return nil
+	return misses, nil
 }
 
 // partsOf returns the decoded envelope, structure and body structure of

@@ -352,3 +352,50 @@ func TestFetch_PartsReadByUID(t *testing.T) {
 	}
 	check(uids...)
 }
+
+// TestFetch_ManyChunks fetches more messages than one chunk holds, so
+// that the next chunk is read while this one is written: every message
+// comes once, in order, with its own envelope, also for a UID set with
+// gaps across chunks and with messages another session expunged.
+func TestFetch_ManyChunks(t *testing.T) {
+	e := start(t, nil)
+	const n = 1234
+	e.deliverN(e.alice, n)
+	other := e.selectInbox(e.alice, nil)
+	c := e.selectInbox(e.alice, nil)
+	if err := other.Store(imap.UIDSetNum(3, 700, 1201), &imap.StoreFlags{
+		Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all, gaps imap.UIDSet
+	all.AddRange(1, 0)
+	gaps.AddRange(1, 100)
+	gaps.AddRange(600, 700)
+	gaps.AddRange(1200, 0)
+	for name, uids := range map[string]imap.UIDSet{"all": all, "gaps": gaps} {
+		msgs, err := c.Fetch(uids, &imap.FetchOptions{
+			UID: true, Flags: true, Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{},
+		}).Collect()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var last imap.UID
+		for _, m := range msgs {
+			if m.UID <= last || m.Envelope == nil || m.Envelope.Subject != fmt.Sprintf("m%d", m.UID) ||
+				m.BodyStructure == nil {
+				t.Fatalf("%s: after UID %d got UID %d, envelope %+v", name, last, m.UID, m.Envelope)
+			}
+			last = m.UID
+		}
+		// The session has not been told of the expunges yet (FETCH may
+		// not report them), so it still names all of them, and those it
+		// cannot read any more are left out.
+		want := map[string]int{"all": n - 3, "gaps": 100 + 101 + (n - 1200 + 1) - 3}[name]
+		if len(msgs) != want {
+			t.Errorf("%s: %d messages, want %d", name, len(msgs), want)
+		}
+	}
+}
