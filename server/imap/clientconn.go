@@ -133,7 +133,9 @@ func (c *clientConn) Read(p []byte) (int, error) {
 	for {
 		if len(c.ready) > 0 {
 			n := copy(p, c.ready)
-			c.ready = c.ready[n:]
+			if c.ready = c.ready[n:]; len(c.ready) == 0 {
+				c.ready = nil
+			}
 			return n, nil
 		}
 		var buf []byte
@@ -170,7 +172,9 @@ func (c *clientConn) Read(p []byte) (int, error) {
 		if inPlace { // p is go-imap's and may be handed out below
 			buf = append([]byte(nil), buf...)
 		}
-		c.pending = buf[n:]
+		if c.pending = buf[n:]; len(c.pending) == 0 {
+			c.pending = nil // an idle connection keeps no buffer
+		}
 		switch ev {
 		case inPass:
 			c.ready = buf[:n]
