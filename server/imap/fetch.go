@@ -91,10 +91,14 @@ func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter
 		go func() {
 			rows, misses, err := ss.fetchRows(ctx, chunk, o, wide)
 			if misses*2 > len(rows) {
-				// Cold: decoding is the larger part; take half of it,
-				// so that the two goroutines take about as long.
-				for i := 0; i < len(rows); i += 2 {
-					ss.partsOf(rows[i], nil, o)
+				// Cold: decoding is the larger part. Encoding takes the
+				// session's goroutine about as long as reading takes
+				// this one, so this one decodes two rows of three and
+				// both finish about together.
+				for i := range rows {
+					if i%3 != 2 {
+						ss.partsOf(rows[i], nil, o)
+					}
 				}
 			}
 			ch <- prepared{rows: rows, misses: misses, err: err}
