@@ -41,7 +41,7 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	mode, mbox, state             string
+	mode, mbox, state, cold       string
 	lightrAddr, lightrPID, metric string
 	lightrFree                    string
 	dovecotAddr, dovecotPID       string
@@ -72,7 +72,8 @@ func (s *server) pid() int {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "measure", "load or measure")
+	flag.StringVar(&o.mode, "mode", "measure", "load, measure, cold or cold-report")
+	flag.StringVar(&o.cold, "cold", "", "`file` of the cold samples, for -mode cold and cold-report")
 	flag.StringVar(&o.mbox, "mbox", "", "the corpus, an mbox from make-mbox.py")
 	flag.StringVar(&o.state, "state", "", "JSON `file` that load writes and measure reads")
 	flag.StringVar(&o.lightrAddr, "lightr", "127.0.0.1:1143", "Lightr's IMAP address")
@@ -104,8 +105,15 @@ func main() {
 		err = load(o, servers)
 	case "measure":
 		err = measure(o, servers)
+	case "cold":
+		var corpus []mail
+		if corpus, err = readMbox(o.mbox); err == nil {
+			err = cold(o, servers, len(corpus))
+		}
+	case "cold-report":
+		err = coldReport(o, os.Stdout)
 	default:
-		err = fmt.Errorf("-mode %q: want load or measure", o.mode)
+		err = fmt.Errorf("-mode %q: want load, measure, cold or cold-report", o.mode)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "imapbench:", err)

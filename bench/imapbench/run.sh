@@ -20,7 +20,8 @@
 # script stops what it started when it exits. It empties Dovecot's
 # bench.test mailboxes.
 #
-# Environment: MESSAGES (10000), SEED (1), ROUNDS (5), IDLE (1000),
+# Environment: MESSAGES (10000), SEED (1), ROUNDS (5), IDLE (1000), COLD
+# (5: restarts of both servers, each followed by one timed FETCH 1:*),
 # LIGHTR_PORT (2143; HTTP, SMTP and lightrserve's debug endpoints take the
 # next three), KEEP=1 keeps the temporary directory, PROFILE=FILE writes a
 # CPU profile of Lightr over the measuring step, ARGS are more imapbench
@@ -34,6 +35,7 @@ MESSAGES=${MESSAGES:-10000}
 SEED=${SEED:-1}
 ROUNDS=${ROUNDS:-5}
 IDLE=${IDLE:-1000}
+COLD=${COLD:-5}
 LPORT=${LIGHTR_PORT:-2143}
 HPORT=$((LPORT + 1))
 SPORT=$((LPORT + 2))
@@ -169,6 +171,17 @@ start_dovecot
 log "measure; load $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC2086
 timeout 3600 "${BENCH[@]}" -mode measure -rounds "$ROUNDS" -idle "$IDLE" ${ARGS:-} | tee "$WORK/report.md"
+# The first FETCH of a freshly started server, COLD more times: both
+# servers restart before each.
+for _ in $(seq "$COLD"); do
+  stop_lightr
+  start_lightr
+  stop_dovecot
+  start_dovecot
+  timeout 300 "${BENCH[@]}" -mode cold -cold "$WORK/cold.jsonl"
+done
+[ "$COLD" -gt 0 ] && "${BENCH[@]}" -mode cold-report -cold "$WORK/cold.jsonl" | tee -a "$WORK/report.md"
+
 if grep -q . "$WORK/lightr.log"; then
   echo
   echo "Lightr's log (warn and above), last lines:"
