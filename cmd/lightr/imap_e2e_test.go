@@ -199,6 +199,11 @@ func TestIMAP_Curl(t *testing.T) {
 	curlFetch(t, e)
 	curlSearch(t, e)
 
+	// ID (RFC 2971) as a custom request over STARTTLS.
+	if got := e.curl(t, "/", "-X", `ID ("name" "curl")`); got != "* ID (\"name\" \"Lightr\")\r\n" {
+		t.Errorf("ID: %q", got)
+	}
+
 	// APPEND with curl's upload: the API holds the same bytes in Drafts.
 	sent := e.appendMessage(t, "Drafts", "Draft by curl")
 	if got := e.raw(t, e.message(t, "Drafts", 1)); !bytes.Equal(got, sent) {
