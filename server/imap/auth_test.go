@@ -122,23 +122,11 @@ func TestAuth_Login(t *testing.T) {
 // must use STARTTLS before it may log in, and that implicit TLS works.
 func TestAuth_TLSRequired(t *testing.T) {
 	e := start(t, func(o *imapsrv.Options) { o.AllowInsecureAuth = false })
-	srvTLS, clientTLS := testTLS(t, e)
 	// The first server had no certificate: start one that has.
-	srv := imapsrv.New(imapsrv.Options{TLS: srvTLS}, e.db, nil, e.hub)
-	t.Cleanup(func() { _ = srv.Close() })
-	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(plainLn) }()
-	go func() { _ = srv.ServeTLS(tlsLn) }()
+	ts := e.startTLS(t)
 
 	// In clear: LOGINDISABLED and STARTTLS announced, LOGIN refused.
-	rc := dialRaw(t, plainLn.Addr().String())
+	rc := dialRaw(t, ts.plain)
 	u := rc.ok("CAPABILITY")
 	if caps := capsOf(u[0]); !caps["LOGINDISABLED"] || !caps["STARTTLS"] || caps["AUTH=PLAIN"] {
 		t.Errorf("capabilities before TLS: %q", u[0])
@@ -152,7 +140,7 @@ func TestAuth_TLSRequired(t *testing.T) {
 
 	// After STARTTLS the same connection logs in.
 	rc.ok("STARTTLS")
-	tc := tls.Client(rc.c, clientTLS)
+	tc := tls.Client(rc.c, ts.client)
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -163,10 +151,10 @@ func TestAuth_TLSRequired(t *testing.T) {
 	rc.ok("LOGIN %s %q", e.alice.Email, password)
 
 	// imapclient's STARTTLS and implicit TLS.
-	o := &imapclient.Options{TLSConfig: clientTLS}
+	o := &imapclient.Options{TLSConfig: ts.client}
 	for name, dial := range map[string]func() (*imapclient.Client, error){
-		"starttls": func() (*imapclient.Client, error) { return imapclient.DialStartTLS(plainLn.Addr().String(), o) },
-		"implicit": func() (*imapclient.Client, error) { return imapclient.DialTLS(tlsLn.Addr().String(), o) },
+		"starttls": func() (*imapclient.Client, error) { return imapclient.DialStartTLS(ts.plain, o) },
+		"implicit": func() (*imapclient.Client, error) { return imapclient.DialTLS(ts.secure, o) },
 	} {
 		c, err := dial()
 		if err != nil {

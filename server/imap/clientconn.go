@@ -235,18 +235,13 @@ func (c *clientConn) scan(b []byte) (n int, ev inEvent, kind commandKind) {
 			s.tagN = copy(s.tag[:], tag)
 			s.mid = true
 		}
-		end := bytes.IndexByte(b[i:], '\n')
-		if end < 0 {
-			s.tail.add(b[i:])
-			i = len(b)
+		n, ended, lit := s.tail.through(b[i:])
+		i += n
+		if !ended {
 			break
 		}
-		s.tail.add(b[i : i+end+1])
-		i += end + 1
-		n, sync, ok := s.tail.literal()
-		s.tail.reset()
-		if ok {
-			s.literal, s.syncWait = n, sync && n > 0
+		if lit.ok {
+			s.literal, s.syncWait = lit.n, lit.sync && lit.n > 0
 			continue
 		}
 		s.mid = false
@@ -424,25 +419,15 @@ func (c *clientConn) write(p []byte) error {
 			}
 			s.mid = true
 		}
-		end := bytes.IndexByte(p[i:], '\n')
-		if end < 0 {
-			s.tail.add(p[i:])
-			i = len(p)
+		n, ended, lit := s.tail.through(p[i:])
+		i += n
+		if !ended {
 			break
 		}
-		// Most lines are whole here and end in no literal: the tail is
-		// only needed for a line that may.
-		if end < 2 || p[i+end-2] == '}' || s.tail.n > 0 {
-			s.tail.add(p[i : i+end+1])
-			if n, _, ok := s.tail.literal(); ok {
-				s.tail.reset()
-				i += end + 1
-				s.literal = n
-				continue
-			}
-			s.tail.reset()
+		if lit.ok {
+			s.literal = lit.n
+			continue
 		}
-		i += end + 1
 		s.mid = false
 	}
 	return flush()

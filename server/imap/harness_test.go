@@ -2,6 +2,7 @@ package imap_test
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"path/filepath"
 	"testing"
@@ -121,4 +122,30 @@ func testMessage(subject, body string) string {
 	return "From: Bob <bob@sender.example>\r\nTo: alice@example.test\r\nSubject: " + subject + "\r\n" +
 		"Date: Thu, 03 Dec 2026 10:00:00 +0000\r\nMessage-ID: <" + subject + "@sender.example>\r\n" +
 		"\r\n" + body + "\r\n"
+}
+
+// tlsServer is a second server over e's database with a certificate,
+// serving STARTTLS on plain and implicit TLS on secure.
+type tlsServer struct {
+	plain, secure string // addresses
+	client        *tls.Config
+}
+
+// startTLS starts a tlsServer; it requires TLS before login.
+func (e *env) startTLS(t testing.TB) tlsServer {
+	t.Helper()
+	srvTLS, clientTLS := testTLS(t, e)
+	srv := imap.New(imap.Options{TLS: srvTLS}, e.db, nil, e.hub)
+	t.Cleanup(func() { _ = srv.Close() })
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secure, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(plain) }()
+	go func() { _ = srv.ServeTLS(secure) }()
+	return tlsServer{plain: plain.Addr().String(), secure: secure.Addr().String(), client: clientTLS}
 }

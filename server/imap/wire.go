@@ -36,6 +36,32 @@ func (t *lineTail) add(p []byte) {
 
 func (t *lineTail) reset() { t.n = 0 }
 
+// announced is the literal a line announces at its end, if ok.
+type announced struct {
+	n        int64
+	sync, ok bool
+}
+
+// through follows the current line over b: it returns the bytes of b up
+// to and with the line's LF and ended = true, or all of b and ended =
+// false. At the end it says what literal the line announces, and is
+// ready for the next line.
+func (t *lineTail) through(b []byte) (n int, ended bool, lit announced) {
+	end := bytes.IndexByte(b, '\n')
+	if end < 0 {
+		t.add(b)
+		return len(b), false, announced{}
+	}
+	// Most lines come whole and announce no literal: the tail is only
+	// needed for one that may.
+	if end < 2 || b[end-2] == '}' || b[end-1] == '}' || t.n > 0 {
+		t.add(b[:end+1])
+		lit.n, lit.sync, lit.ok = t.literal()
+		t.reset()
+	}
+	return end + 1, true, lit
+}
+
 // literal reports the literal the finished line announces at its end:
 // "{N}", "{N+}" or "{N-}" (with "~" before it for BINARY) and whether it
 // is synchronizing, that is, the sender waits for a "+" first.
