@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -21,19 +20,12 @@ const lightrID = `* ID ("name" "Lightr")`
 // over the plain port and over implicit TLS.
 func TestID_Client(t *testing.T) {
 	e := start(t, nil)
-	srvTLS, clientTLS := testTLS(t, e)
-	srv := imapsrv.New(imapsrv.Options{TLS: srvTLS}, e.db, nil, e.hub)
-	t.Cleanup(func() { _ = srv.Close() })
-	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.ServeTLS(tlsLn) }()
+	ts := e.startTLS(t)
 
 	for name, dial := range map[string]func() (*imapclient.Client, error){
 		"plain": func() (*imapclient.Client, error) { return imapclient.DialInsecure(e.addr, nil) },
 		"implicit": func() (*imapclient.Client, error) {
-			return imapclient.DialTLS(tlsLn.Addr().String(), &imapclient.Options{TLSConfig: clientTLS})
+			return imapclient.DialTLS(ts.secure, &imapclient.Options{TLSConfig: ts.client})
 		},
 	} {
 		c, err := dial()
@@ -176,16 +168,8 @@ func TestID_InLiterals(t *testing.T) {
 // TLS without asking for credentials, and ID works after the upgrade.
 func TestID_StartTLS(t *testing.T) {
 	e := start(t, nil)
-	srvTLS, clientTLS := testTLS(t, e)
-	srv := imapsrv.New(imapsrv.Options{TLS: srvTLS}, e.db, nil, e.hub)
-	t.Cleanup(func() { _ = srv.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-
-	rc := dialRaw(t, ln.Addr().String())
+	ts := e.startTLS(t)
+	rc := dialRaw(t, ts.plain)
 	if _, st := rc.cmd("AUTHENTICATE PLAIN"); !strings.HasPrefix(st, "NO [PRIVACYREQUIRED]") {
 		t.Errorf("AUTHENTICATE before TLS: %q", st)
 	}
@@ -196,7 +180,7 @@ func TestID_StartTLS(t *testing.T) {
 	if l := rc.line(); !strings.HasPrefix(l, "s1 OK") {
 		t.Fatalf("STARTTLS: %q", l)
 	}
-	tc := tls.Client(rc.c, clientTLS)
+	tc := tls.Client(rc.c, ts.client)
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
