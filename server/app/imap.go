@@ -26,6 +26,7 @@ func (a *App) startIMAP(m *mailServices) (stop func(), addr, tlsAddr string, err
 		MaxConnectionsPerIP:      c.IMAP.MaxConnectionsPerIP,
 		MaxConnectionsPerAccount: c.IMAP.MaxConnectionsPerAccount,
 		IdleTimeout:              c.IMAP.IdleTimeout,
+		MaxCommandBytes:          c.IMAP.MaxCommandBytes,
 		MaxLoginFailures:         c.IMAP.MaxLoginFailures,
 		LoginFailureWindow:       c.IMAP.LoginFailureWindow,
 		Trusted:                  trusted,

@@ -164,6 +164,8 @@ type IMAP struct {
 	MaxConnectionsPerAccount int `mapstructure:"max_connections_per_account" check:"positive"`
 	// Longest a connection may stay silent, IDLE included (RFC 9051 asks for at least 30m).
 	IdleTimeout time.Duration `mapstructure:"idle_timeout" check:"positive"`
+	// Longest command in bytes, literals not counted; a longer one ends the connection (BYE). go-imap caps it at 51200.
+	MaxCommandBytes int `mapstructure:"max_command_bytes" check:"positive"`
 	// Failed logins from one address, or to one account, within login_failure_window before logins are refused.
 	MaxLoginFailures int `mapstructure:"max_login_failures" check:"positive"`
 	// Window over which failed logins are counted, and how long a block lasts.
@@ -391,6 +393,7 @@ func Default() *Config {
 			MaxConnectionsPerIP:      50,
 			MaxConnectionsPerAccount: 20,
 			IdleTimeout:              30 * time.Minute,
+			MaxCommandBytes:          50 << 10,
 			MaxLoginFailures:         10,
 			LoginFailureWindow:       15 * time.Minute,
 		},

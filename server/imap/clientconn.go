@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +31,7 @@ type clientListener struct {
 	tls          *tls.Config // STARTTLS is offered when set
 	secure       bool        // the connections are TLS from their start
 	insecureAuth bool
+	maxCommand   int // bytes of a command, literals not counted; 0 for no limit
 	log          *slog.Logger
 }
 
@@ -38,7 +41,7 @@ func (l clientListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &clientConn{conn: c, insecureAuth: l.insecureAuth, log: l.log}
+	cc := &clientConn{conn: c, insecureAuth: l.insecureAuth, maxCommand: l.maxCommand, log: l.log}
 	if l.secure {
 		cc.secure.Store(true)
 	} else {
@@ -72,6 +75,7 @@ func (l clientListener) Accept() (net.Conn, error) {
 type clientConn struct {
 	tlsConf       *tls.Config // for STARTTLS; nil when it is not offered
 	insecureAuth  bool
+	maxCommand    int
 	log           *slog.Logger
 	secure        atomic.Bool            // TLS is in place
 	authenticated atomic.Bool            // set by session.Login
@@ -93,6 +97,7 @@ type clientConn struct {
 // inState is where the client's byte stream is.
 type inState struct {
 	mid      bool  // inside a command, not at its first byte
+	size     int   // bytes of the command so far, literals not counted
 	literal  int64 // literal bytes still to come
 	drop     bool  // the current command is dropped, not passed on
 	tail     lineTail
@@ -115,7 +120,11 @@ const (
 	inDrop                   // the bytes are dropped
 	inCommand                // the bytes are a command line answered here
 	inMore                   // more bytes are needed to tell
+	inTooLong                // the command is longer than maxCommand
 )
+
+// errTooLong ends a connection whose command is longer than allowed.
+var errTooLong = errors.New("imap: command too long")
 
 // lower returns the connection below.
 func (c *clientConn) lower() net.Conn {
@@ -184,6 +193,13 @@ func (c *clientConn) Read(p []byte) (int, error) {
 			}
 		case inMore:
 			c.more = true
+		case inTooLong:
+			// go-imap is in the middle of the command; like go-imap past
+			// its own limit, the connection ends, here with a word why.
+			_ = c.reply("* BYE [TOOBIG] Command longer than " + strconv.Itoa(c.maxCommand) + " bytes\r\n")
+			c.log.Warn("command too long, connection closed", "limit", c.maxCommand)
+			c.rerr, c.pending = errTooLong, nil
+			return 0, errTooLong
 		}
 	}
 }
@@ -233,9 +249,12 @@ func (c *clientConn) scan(b []byte) (n int, ev inEvent, kind commandKind) {
 				return end + 1, inCommand, kind
 			}
 			s.tagN = copy(s.tag[:], tag)
-			s.mid = true
+			s.mid, s.size = true, 0
 		}
 		n, ended, lit := s.tail.through(b[i:])
+		if s.size += n; c.maxCommand > 0 && s.size > c.maxCommand && !s.drop {
+			return i, inTooLong, 0 // the connection ends: the bytes do not matter
+		}
 		i += n
 		if !ended {
 			break

@@ -205,3 +205,33 @@ func TestID_StartTLS(t *testing.T) {
 	rc.ok("LOGIN %s %q", e.alice.Email, password)
 	rc.ok("SELECT INBOX")
 }
+
+// TestCommandLimit sends a command longer than MaxCommandBytes: the
+// connection ends with BYE [TOOBIG]. A command just under the limit, and
+// one whose literal is what makes it long, pass.
+func TestCommandLimit(t *testing.T) {
+	e := start(t, func(o *imapsrv.Options) { o.MaxCommandBytes = 1000 })
+	rc := e.raw(e.alice)
+	rc.ok("SELECT INBOX")
+	// "tN UID SEARCH SUBJECT " and the quotes and CRLF: under 1,000 bytes.
+	if _, st := rc.cmd(`UID SEARCH SUBJECT "%s"`, strings.Repeat("x", 900)); !strings.HasPrefix(st, "OK") {
+		t.Errorf("a 930-byte command: %q", st)
+	}
+	msg := testMessage("long", strings.Repeat("y", 3000))
+	rc.send("a1 APPEND INBOX {%d+}\r\n%s", len(msg), msg)
+	l := rc.line()
+	for strings.HasPrefix(l, "* ") { // EXISTS
+		l = rc.line()
+	}
+	if !strings.HasPrefix(l, "a1 OK") {
+		t.Errorf("APPEND of a 3 KB literal: %q", l)
+	}
+	rc.send(`a2 UID SEARCH SUBJECT "%s" SUBJECT "%s"`, strings.Repeat("x", 600), strings.Repeat("z", 600))
+	if l := rc.line(); !strings.HasPrefix(l, "* BYE [TOOBIG]") {
+		t.Fatalf("a 1,230-byte command: %q", l)
+	}
+	_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := rc.r.ReadByte(); err == nil {
+		t.Error("the connection stays open after BYE")
+	}
+}

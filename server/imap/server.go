@@ -39,6 +39,10 @@ type Options struct {
 	// IdleTimeout is the longest a connection may stay silent, IDLE
 	// included (RFC 9051 §5.4 asks for at least 30 minutes).
 	IdleTimeout time.Duration
+	// MaxCommandBytes bounds a command, its literals not counted: a longer
+	// one ends the connection with BYE. go-imap's own limit, 50 KiB,
+	// applies above it.
+	MaxCommandBytes int
 	// MaxLoginFailures failed logins within LoginFailureWindow, from one
 	// client address or against one account, block further logins from
 	// there or to it until the window has passed.
@@ -65,6 +69,7 @@ func (o *Options) setDefaults() {
 	def(&o.MaxConnectionsPerIP, 50)
 	def(&o.MaxConnectionsPerAccount, 20)
 	def(&o.MaxLoginFailures, 10)
+	def(&o.MaxCommandBytes, 50<<10)
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
 	}
@@ -139,7 +144,7 @@ func capabilities() imap.CapSet {
 // set) until Close.
 func (s *Server) Serve(l net.Listener) error {
 	return s.serve(clientListener{Listener: coalescingListener{s.limit(l)},
-		tls: s.opts.TLS, insecureAuth: s.opts.AllowInsecureAuth, log: s.log})
+		tls: s.opts.TLS, insecureAuth: s.opts.AllowInsecureAuth, maxCommand: s.opts.MaxCommandBytes, log: s.log})
 }
 
 // ServeTLS accepts connections on l that start with TLS (port 993 style,
@@ -149,7 +154,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		return errors.New("imap: ServeTLS without a TLS configuration")
 	}
 	return s.serve(clientListener{Listener: tls.NewListener(coalescingListener{s.limit(l)}, s.opts.TLS),
-		secure: true, insecureAuth: s.opts.AllowInsecureAuth, log: s.log})
+		secure: true, insecureAuth: s.opts.AllowInsecureAuth, maxCommand: s.opts.MaxCommandBytes, log: s.log})
 }
 
 func (s *Server) serve(l net.Listener) error {
