@@ -156,6 +156,10 @@ func (c *clientConn) Read(p []byte) (int, error) {
 			n, err := c.lower().Read(p)
 			c.rerr = err
 			if n == 0 {
+				if len(c.pending) > 0 { // a command cut short by the end
+					c.ready, c.pending, c.more = c.pending, nil, false
+					continue
+				}
 				return 0, err
 			}
 			if len(c.pending) == 0 {

@@ -183,3 +183,67 @@ func TestLineTail_Literal(t *testing.T) {
 		}
 	}
 }
+
+// chunkConn is the client's side as clientConn reads it: the stream in
+// pieces of the given sizes, then EOF; what clientConn writes is kept.
+type chunkConn struct {
+	net.Conn // nil: only the methods below are called
+	in       []byte
+	sizes    []byte
+	out      strings.Builder
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.in) == 0 {
+		return 0, io.EOF
+	}
+	n := len(c.in)
+	if len(c.sizes) > 0 {
+		n = min(n, 1+int(c.sizes[0]%32))
+		c.sizes = c.sizes[1:]
+	}
+	n = copy(p, c.in[:n])
+	c.in = c.in[n:]
+	return n, nil
+}
+
+func (c *chunkConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+
+// FuzzClientConn feeds clientConn arbitrary client bytes in arbitrary
+// pieces: it must not panic or loop, must never hand go-imap more than it
+// was sent, and must hand on every byte unchanged when no command it
+// answers (ID, STARTTLS, AUTHENTICATE) can be in the stream.
+func FuzzClientConn(f *testing.F) {
+	for _, seed := range []string{
+		"a1 NOOP\r\na2 ID NIL\r\n",
+		"a APPEND INBOX {5+}\r\nx ID \r\n",
+		"a LOGIN {3}\r\nabc {2}\r\nxy\r\nb id (\"name\" \"x\")\r\n",
+		"b1 ID (\"name\" {5+}\r\nhello)\r\nb2 NOOP\r\n",
+		"a SEARCH TEXT ~{4}\r\nID\r\n\r\nDONE\r\n",
+		"x STARTTLS\r\ny AUTHENTICATE PLAIN\r\n",
+	} {
+		f.Add([]byte(seed), []byte{3, 1, 7, 0, 30})
+	}
+	f.Fuzz(func(t *testing.T, in, sizes []byte) {
+		lower := &chunkConn{in: in, sizes: sizes}
+		c := &clientConn{conn: lower, log: slog.New(slog.DiscardHandler), maxCommand: 1 << 10}
+		var got []byte
+		p := make([]byte, 7)
+		for range 4*len(in) + 8 {
+			n, err := c.Read(p)
+			got = append(got, p[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if len(got) > len(in) {
+			t.Fatalf("go-imap got %d bytes of %d", len(got), len(in))
+		}
+		upper := strings.ToUpper(string(in))
+		answered := strings.Contains(upper, "ID") || strings.Contains(upper, "STARTTLS") ||
+			strings.Contains(upper, "AUTHENTICATE")
+		if !answered && lower.out.Len() == 0 && string(got) != string(in) {
+			t.Fatalf("passed %q\nof %q", got, in)
+		}
+	})
+}
