@@ -247,3 +247,32 @@ func FuzzClientConn(f *testing.F) {
 		}
 	})
 }
+
+// FuzzClientConnWrite writes arbitrary server output through clientConn
+// in arbitrary pieces: what reaches the client is the output unchanged
+// when it has no capability list in it, and complete when it ends in a
+// line end.
+func FuzzClientConnWrite(f *testing.F) {
+	f.Add([]byte("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n* 1 FETCH (BODY[] {3}\r\nabc)\r\n"), []byte{2, 9})
+	f.Add([]byte("* 1 FETCH (BODY[] {26}\r\n* CAPABILITY IMAP4rev1\r\n)\r\nt OK\r\n"), []byte{5})
+	f.Fuzz(func(t *testing.T, out, sizes []byte) {
+		lower := &chunkConn{}
+		c := &clientConn{conn: lower, log: slog.New(slog.DiscardHandler)}
+		b := out
+		for len(b) > 0 {
+			n := len(b)
+			if len(sizes) > 0 {
+				n = min(n, 1+int(sizes[0]%32))
+				sizes = sizes[1:]
+			}
+			if m, err := c.Write(b[:n]); err != nil || m != n {
+				t.Fatalf("Write: %d, %v", m, err)
+			}
+			b = b[n:]
+		}
+		if !strings.Contains(string(out), "CAPABILITY") && len(out) > 0 && out[len(out)-1] == '\n' &&
+			lower.out.String() != string(out) {
+			t.Fatalf("client got %q\nof %q", lower.out.String(), out)
+		}
+	})
+}
