@@ -42,12 +42,12 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 		// Sections: one chunk at a time, each message's blob with it.
 		for start := 0; start < len(uids); start += fetchChunk {
 			chunk := uids[start:min(start+fetchChunk, len(uids))]
-			rows, _, err := ss.fetchRows(ctx, chunk, options, false)
-			if err != nil {
-				ss.log.Error("fetch", "err", err)
+			p := ss.fetchRows(ctx, chunk, options, false)
+			if p.err != nil {
+				ss.log.Error("fetch", "err", p.err)
 				return ss.serverBug()
 			}
-			for _, m := range rows {
+			for i, m := range p.rows {
 				seq := ss.sel.uids.Seq(imap.UID(m.UID))
 				if seq == 0 {
 					continue
@@ -57,7 +57,7 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 					ss.log.Error("fetch: load message", "msg_id", m.ID, "err", err)
 					return ss.serverBug()
 				}
-				parts := ss.partsOf(m, raw, options)
+				parts := ss.partsOf(m, p.parts[i], raw, options)
 				if err := ss.fetchOne(w, seq, m, parts, raw, options, markSeen); err != nil {
 					return err
 				}
@@ -68,11 +68,13 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 	return ss.fetchPipelined(ctx, w, uids, options, markSeen)
 }
 
-// prepared is a chunk of FETCH rows.
+// prepared is a chunk of FETCH rows, with what the shared cache held of
+// each row's decoded parts when they were read.
 type prepared struct {
-	rows   []*ent.Message
-	misses int // rows whose decoded parts the cache lacked
-	err    error
+	rows  []*ent.Message
+	parts []cachedParts
+	cold  bool // most rows lacked their parts (the first FETCH after a restart)
+	err   error
 }
 
 // fetchPipelined writes the FETCH responses of uids chunk by chunk, and
@@ -89,19 +91,19 @@ func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter
 	prepare := func(chunk []imap.UID, wide bool) <-chan prepared {
 		ch := make(chan prepared, 1)
 		go func() {
-			rows, misses, err := ss.fetchRows(ctx, chunk, o, wide)
-			if misses*2 > len(rows) {
-				// Cold: decoding is the larger part. Encoding takes the
+			p := ss.fetchRows(ctx, chunk, o, wide)
+			if p.cold {
+				// Decoding is then the larger part. Encoding takes the
 				// session's goroutine about as long as reading takes
 				// this one, so this one decodes two rows of three and
 				// both finish about together.
-				for i := range rows {
+				for i, m := range p.rows {
 					if i%3 != 2 {
-						ss.partsOf(rows[i], nil, o)
+						p.parts[i] = ss.partsOf(m, p.parts[i], nil, o)
 					}
 				}
 			}
-			ch <- prepared{rows: rows, misses: misses, err: err}
+			ch <- p
 		}()
 		return ch
 	}
@@ -109,8 +111,7 @@ func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter
 	for start := 0; start < len(uids); start += fetchChunk {
 		p := <-next
 		if end := start + fetchChunk; end < len(uids) {
-			cold := p.err == nil && p.misses*2 > len(p.rows)
-			next = prepare(uids[end:min(end+fetchChunk, len(uids))], cold)
+			next = prepare(uids[end:min(end+fetchChunk, len(uids))], p.cold)
 		} else {
 			next = nil
 		}
@@ -132,12 +133,12 @@ func (ss *session) fetchChunk(w *imapserver.FetchWriter, p prepared,
 		ss.log.Error("fetch", "err", p.err)
 		return ss.serverBug()
 	}
-	for _, m := range p.rows {
+	for i, m := range p.rows {
 		seq := ss.sel.uids.Seq(imap.UID(m.UID))
 		if seq == 0 {
 			continue
 		}
-		if err := ss.fetchOne(w, seq, m, ss.partsOf(m, nil, o), nil, o, markedSeen); err != nil {
+		if err := ss.fetchOne(w, seq, m, ss.partsOf(m, p.parts[i], nil, o), nil, o, markedSeen); err != nil {
 			return err
 		}
 	}
@@ -173,11 +174,10 @@ func (ss *session) markSeen(ctx context.Context, uids []imap.UID) error {
 	return err
 }
 
-// fetchRows reads the rows of uids (ascending) with the columns options
-// needs, the envelope and structure columns with them when wide, and
-// says how many of them lacked decoded parts in the cache.
-func (ss *session) fetchRows(ctx context.Context, uids []imap.UID, o *imap.FetchOptions,
-	wide bool) ([]*ent.Message, int, error) {
+// fetchRows reads the rows of uids (ascending) with the columns o needs,
+// and the envelope and structure columns with them when wide or for the
+// rows whose decoded parts the shared cache lacks.
+func (ss *session) fetchRows(ctx context.Context, uids []imap.UID, o *imap.FetchOptions, wide bool) prepared {
 	first, last := uint32(uids[0]), uint32(uids[len(uids)-1])
 	var rows []*ent.Message
 	var err error
@@ -191,14 +191,28 @@ func (ss *session) fetchRows(ctx context.Context, uids []imap.UID, o *imap.Fetch
 		})
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("imap: fetch rows: %w", err)
+		return prepared{err: fmt.Errorf("imap: fetch rows: %w", err)}
 	}
-	out := keepNamed(rows, uids)
-	misses, err := ss.fillParts(ctx, out, o)
-	if err != nil {
-		return nil, 0, err
+	p := prepared{rows: keepNamed(rows, uids)}
+	p.parts = make([]cachedParts, len(p.rows))
+	var unread []*ent.Message
+	misses := 0
+	for i, m := range p.rows {
+		p.parts[i] = ss.srv.parts.get(m.BlobID)
+		if p.parts[i].lacks(o) {
+			misses++
+			if m.Envelope == nil && m.BodyStructure == nil {
+				unread = append(unread, m)
+			}
+		}
 	}
-	return out, misses, nil
+	p.cold = misses*2 > len(p.rows)
+	if len(unread) > 0 {
+		if err := ss.readParts(ctx, unread); err != nil {
+			return prepared{err: fmt.Errorf("imap: fetch structures: %w", err)}
+		}
+	}
+	return p
 }
 
 // rowsWithBlobs is readRows through Ent, with each row's blob, for the
@@ -213,45 +227,26 @@ func (ss *session) rowsWithBlobs(ctx context.Context, first, last uint32,
 		cols = append(cols, message.FieldSize)
 	}
 	// The envelope and structure columns are the bulk of a row, and the
-	// shared cache usually holds them decoded: fillParts reads them only
+	// shared cache usually holds them decoded: fetchRows reads them only
 	// for the rows it lacks.
 	return ss.srv.db.Client.Message.Query().
 		Where(message.MailboxID(ss.sel.mbox.ID), message.UIDGTE(first), message.UIDLTE(last)).
 		Order(ent.Asc(message.FieldUID)).Select(cols...).WithBlob().All(ctx)
 }
 
-// fillParts reads the envelope and body structure columns of the rows
-// (ascending by UID) whose decoded forms the shared cache lacks, unless
-// they were read with the rows, and returns how many rows lacked them.
-func (ss *session) fillParts(ctx context.Context, rows []*ent.Message, o *imap.FetchOptions) (int, error) {
-	needRaw := needsRaw(o)
-	misses := 0
-	var unread []*ent.Message
-	for _, m := range rows {
-		c := ss.srv.parts.get(m.BlobID)
-		missEnv := o.Envelope && c.env == nil
-		missRoot := c.root == nil && (needRaw || o.BodyStructure != nil && c.bs == nil)
-		if missEnv || missRoot {
-			misses++
-			if m.Envelope == nil && m.BodyStructure == nil {
-				unread = append(unread, m)
-			}
-		}
-	}
-	if len(unread) == 0 {
-		return misses, nil
-	}
-	if err := ss.readParts(ctx, unread); err != nil {
-		return 0, fmt.Errorf("imap: fetch structures: %w", err)
-	}
-	return misses, nil
+// lacks reports whether c misses a decoded part that o asks for: the
+// envelope, the body structure, or the structure the sections need.
+func (c cachedParts) lacks(o *imap.FetchOptions) bool {
+	return o.Envelope && c.env == nil || c.root == nil && (needsRaw(o) || o.BodyStructure != nil && c.bs == nil)
 }
 
-// partsOf returns the decoded envelope, structure and body structure of
-// m that o needs, from the shared cache (partcache.go), or decoded now
-// and cached. raw is the stored message when it has been loaded.
-func (ss *session) partsOf(m *ent.Message, raw []byte, o *imap.FetchOptions) cachedParts {
-	c := ss.srv.parts.get(m.BlobID)
+// partsOf returns c, what the shared cache (partcache.go) held of m's
+// decoded parts, completed with those o needs, decoded now and cached.
+// raw is the stored message when it has been loaded.
+func (ss *session) partsOf(m *ent.Message, c cachedParts, raw []byte, o *imap.FetchOptions) cachedParts {
+	if !c.lacks(o) {
+		return c
+	}
 	cost := 4*(len(m.Envelope)+len(m.BodyStructure)) + 512
 	if c.root == nil && (needsRaw(o) || o.BodyStructure != nil && c.bs == nil) {
 		c.root = ss.structure(m, raw)

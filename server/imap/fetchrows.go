@@ -25,15 +25,25 @@ type rowColumns struct {
 	parts      bool // envelope and body structure
 }
 
+// selectedRows returns the start of a query for cols of the selected
+// mailbox's rows, up to the "AND " before the caller's condition on UIDs,
+// with its arguments.
+//
+// Ent's privacy rules do not see these queries, so the WHERE names the
+// mailbox and its account both: the mailbox was selected through those
+// rules, as the logged-in account, and a row of it is only ever that
+// account's.
+func (ss *session) selectedRows(cols []string) (string, []any) {
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + message.Table + " WHERE " +
+			message.FieldMailboxID + " = ? AND " + message.FieldAccountID + " = ? AND ",
+		[]any{string(ss.sel.mbox.ID), string(ss.account.ID)}
+}
+
 // readRows returns the rows of the selected mailbox with UIDs from first
 // to last, in UID order, with the columns of fetchColumns and those opt
 // asks for. It reads with one plain SQL query on the reader pool instead
 // of Ent's builder: scanning through Ent was about a third of a FETCH
 // 1:* of a large mailbox.
-//
-// Ent's privacy rules do not see this query, so it names the mailbox and
-// its account both: the mailbox was selected through those rules, as the
-// logged-in account, and a row of it is only ever that account's.
 func (ss *session) readRows(ctx context.Context, first, last uint32, opt rowColumns) ([]*ent.Message, error) {
 	cols := fetchColumns
 	if opt.date {
@@ -45,11 +55,9 @@ func (ss *session) readRows(ctx context.Context, first, last uint32, opt rowColu
 	if opt.parts {
 		cols = append(cols[:len(cols):len(cols)], message.FieldEnvelope, message.FieldBodyStructure)
 	}
-	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + message.Table +
-		" WHERE " + message.FieldMailboxID + " = ? AND " + message.FieldAccountID + " = ? AND " +
-		message.FieldUID + " BETWEEN ? AND ? ORDER BY " + message.FieldUID
-	rows, err := ss.srv.db.Driver.Reader().QueryContext(ctx, query,
-		string(ss.sel.mbox.ID), string(ss.account.ID), first, last)
+	query, args := ss.selectedRows(cols)
+	rows, err := ss.srv.db.Driver.Reader().QueryContext(ctx,
+		query+message.FieldUID+" BETWEEN ? AND ? ORDER BY "+message.FieldUID, append(args, first, last)...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +100,8 @@ func (ss *session) readRows(ctx context.Context, first, last uint32, opt rowColu
 }
 
 // readParts fills in the envelope and body structure columns of rows,
-// messages of the selected mailbox in UID order, with plain SQL as
-// readRows does (and under the same WHERE). Where the rows are most of
+// messages of the selected mailbox in UID order, with plain SQL under
+// readRows' WHERE. Where the rows are most of
 // their UID range, as after a restart, when the cache is empty, it reads
 // the range in index order, which visits the table rows in the order
 // they were written; a few rows scattered over a range are read by UID.
@@ -102,10 +110,7 @@ func (ss *session) readRows(ctx context.Context, first, last uint32, opt rowColu
 // of a first FETCH 1:* of 10,000 messages.
 func (ss *session) readParts(ctx context.Context, rows []*ent.Message) error {
 	first, last := rows[0].UID, rows[len(rows)-1].UID
-	query := "SELECT " + message.FieldUID + ", " + message.FieldEnvelope + ", " + message.FieldBodyStructure +
-		" FROM " + message.Table + " WHERE " + message.FieldMailboxID + " = ? AND " +
-		message.FieldAccountID + " = ? AND "
-	args := []any{string(ss.sel.mbox.ID), string(ss.account.ID)}
+	query, args := ss.selectedRows([]string{message.FieldUID, message.FieldEnvelope, message.FieldBodyStructure})
 	if span := uint64(last-first) + 1; uint64(len(rows))*4 >= span {
 		query += message.FieldUID + " BETWEEN ? AND ?"
 		args = append(args, first, last)
