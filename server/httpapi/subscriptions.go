@@ -156,9 +156,8 @@ func streams(a *access.Authenticator, log *slog.Logger, recheck time.Duration, n
 		_ = rc.SetWriteDeadline(time.Time{})
 		ctx := r.Context()
 		if v := viewer.FromContext(ctx); v != nil {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithCancel(whileValid(ctx, a, log, v, recheck))
-			defer cancel()
+			// Ends with the request's context too, and its checks with it.
+			ctx = whileValid(ctx, a, log, v, recheck)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

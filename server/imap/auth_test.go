@@ -30,8 +30,8 @@ func capsOf(line string) map[string]bool {
 	return out
 }
 
-// TestAuth_CapabilitiesAfterLogin checks that every extension of issue 4
-// is announced once logged in, with the APPENDLIMIT of the options.
+// TestAuth_CapabilitiesAfterLogin checks that every extension Lightr
+// offers is announced once logged in, with the APPENDLIMIT of the options.
 func TestAuth_CapabilitiesAfterLogin(t *testing.T) {
 	e := start(t, func(o *imapsrv.Options) { o.MaxMessageBytes = 1 << 20 })
 	rc := e.raw(e.alice)
@@ -43,7 +43,7 @@ func TestAuth_CapabilitiesAfterLogin(t *testing.T) {
 	for _, c := range []string{"IMAP4REV1", "IMAP4REV2", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE",
 		"UNSELECT", "ENABLE", "LITERAL+", "SASL-IR", "SPECIAL-USE", "CREATE-SPECIAL-USE",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "BINARY",
-		"APPENDLIMIT=1048576", "CHILDREN"} {
+		"APPENDLIMIT=1048576", "CHILDREN", "ID"} {
 		if !caps[c] {
 			t.Errorf("capability %s missing from %q", c, u[0])
 		}

@@ -309,17 +309,9 @@ func (c *clientConn) command(kind commandKind, line []byte) error {
 		return c.reply(tag + " BAD Literals are not accepted here\r\n")
 	}
 	// The arguments: what follows the tag, a space, the name and a space.
-	args := bytes.TrimRight(line[len(tagb)+1:], "\r\n")
-	name, args, _ := bytes.Cut(args, []byte(" "))
+	_, args, _ := bytes.Cut(bytes.TrimRight(line[len(tagb)+1:], "\r\n"), []byte(" "))
 
 	switch kind {
-	case cmdID:
-		fields, ok := parseID(args)
-		if !ok {
-			return c.reply(tag + " BAD Malformed ID arguments\r\n")
-		}
-		c.noteClient(fields)
-		return c.reply("* ID " + serverID + "\r\n" + tag + " OK ID completed\r\n")
 	case cmdAuthenticate:
 		return c.reply(tag + " NO [PRIVACYREQUIRED] TLS is required to log in\r\n")
 	case cmdStartTLS:
@@ -328,7 +320,12 @@ func (c *clientConn) command(kind commandKind, line []byte) error {
 		}
 		return c.startTLS(tag)
 	}
-	return c.reply(tag + " BAD Unknown command " + strings.ToUpper(string(name)) + "\r\n")
+	fields, ok := parseID(args)
+	if !ok {
+		return c.reply(tag + " BAD Malformed ID arguments\r\n")
+	}
+	c.noteClient(fields)
+	return c.reply("* ID " + serverID + "\r\n" + tag + " OK ID completed\r\n")
 }
 
 // noteClient keeps what the client said of itself for the log lines.

@@ -214,33 +214,22 @@ func parseID(b []byte) (fields [][2]string, ok bool) {
 		return nil, false
 	}
 	b = b[1 : len(b)-1]
-	var words []string
-	var nils []bool
 	for len(b) > 0 {
-		w, isNil, rest, good := idWord(b)
-		if !good {
+		field, isNil, rest, good := idWord(b)
+		if !good || isNil || len(field) > maxIDField || len(rest) < 2 || rest[0] != ' ' {
 			return nil, false
 		}
-		words, nils = append(words, w), append(nils, isNil)
+		value, _, rest, good := idWord(rest[1:])
+		if !good || len(value) > maxIDValue || len(fields) == maxIDPairs {
+			return nil, false
+		}
 		if len(rest) > 0 {
-			if rest[0] != ' ' {
+			if len(rest) < 2 || rest[0] != ' ' {
 				return nil, false
 			}
 			rest = rest[1:]
-			if len(rest) == 0 {
-				return nil, false
-			}
 		}
-		b = rest
-	}
-	if len(words)%2 != 0 || len(words)/2 > maxIDPairs {
-		return nil, false
-	}
-	for i := 0; i < len(words); i += 2 {
-		if nils[i] || len(words[i]) > maxIDField || len(words[i+1]) > maxIDValue {
-			return nil, false
-		}
-		fields = append(fields, [2]string{words[i], words[i+1]})
+		fields, b = append(fields, [2]string{field, value}), rest
 	}
 	return fields, true
 }
