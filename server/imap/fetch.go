@@ -42,25 +42,8 @@ func (ss *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options 
 		// Sections: one chunk at a time, each message's blob with it.
 		for start := 0; start < len(uids); start += fetchChunk {
 			chunk := uids[start:min(start+fetchChunk, len(uids))]
-			p := ss.fetchRows(ctx, chunk, options, false)
-			if p.err != nil {
-				ss.log.Error("fetch", "err", p.err)
-				return ss.serverBug()
-			}
-			for i, m := range p.rows {
-				seq := ss.sel.uids.Seq(imap.UID(m.UID))
-				if seq == 0 {
-					continue
-				}
-				raw, err := ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob)
-				if err != nil {
-					ss.log.Error("fetch: load message", "msg_id", m.ID, "err", err)
-					return ss.serverBug()
-				}
-				parts := ss.partsOf(m, p.parts[i], raw, options)
-				if err := ss.fetchOne(w, seq, m, parts, raw, options, markSeen); err != nil {
-					return err
-				}
+			if err := ss.fetchChunk(ctx, w, ss.fetchRows(ctx, chunk, options, false), options, markSeen); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -115,7 +98,7 @@ func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter
 		} else {
 			next = nil
 		}
-		if err := ss.fetchChunk(w, p, o, markedSeen); err != nil {
+		if err := ss.fetchChunk(ctx, w, p, o, markedSeen); err != nil {
 			if next != nil {
 				cancel()
 				<-next
@@ -126,8 +109,9 @@ func (ss *session) fetchPipelined(ctx context.Context, w *imapserver.FetchWriter
 	return nil
 }
 
-// fetchChunk writes one prepared chunk.
-func (ss *session) fetchChunk(w *imapserver.FetchWriter, p prepared,
+// fetchChunk writes one prepared chunk, loading each message's stored
+// bytes when o asks for sections.
+func (ss *session) fetchChunk(ctx context.Context, w *imapserver.FetchWriter, p prepared,
 	o *imap.FetchOptions, markedSeen bool) error {
 	if p.err != nil {
 		ss.log.Error("fetch", "err", p.err)
@@ -138,7 +122,15 @@ func (ss *session) fetchChunk(w *imapserver.FetchWriter, p prepared,
 		if seq == 0 {
 			continue
 		}
-		if err := ss.fetchOne(w, seq, m, ss.partsOf(m, p.parts[i], nil, o), nil, o, markedSeen); err != nil {
+		var raw []byte
+		if needsRaw(o) {
+			var err error
+			if raw, err = ss.srv.store.Load(ctx, ss.srv.db.Client, m.Edges.Blob); err != nil {
+				ss.log.Error("fetch: load message", "msg_id", m.ID, "err", err)
+				return ss.serverBug()
+			}
+		}
+		if err := ss.fetchOne(w, seq, m, ss.partsOf(m, p.parts[i], raw, o), raw, o, markedSeen); err != nil {
 			return err
 		}
 	}
